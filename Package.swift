@@ -1,0 +1,67 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "ocp-sessions",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "OCPSessions", targets: ["OCPSessions"]),
+        .library(name: "KeycloakSimulator", targets: ["KeycloakSimulator"]),
+        .executable(name: "ocp-sessions", targets: ["ocp-sessions"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+    ],
+    targets: [
+        // The system libsqlite3 (Debian: libsqlite3-dev), wrapped by `OCPSessions/SQLite`.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(name: "CSystemShims"),
+        .target(
+            name: "OCPSessions",
+            dependencies: [
+                "CSQLite",
+                "CSystemShims",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            // `Migrations` is a symlink to the top-level Migrations/ folder; embedding the files
+            // in code keeps a copied binary self-contained (Bundle.module aborts without its folder).
+            resources: [.embedInCode("Migrations")]
+        ),
+        .target(
+            name: "KeycloakSimulator",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "ocp-sessions",
+            dependencies: [
+                "OCPSessions",
+                "KeycloakSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .testTarget(
+            name: "OCPSessionsTests",
+            dependencies: ["OCPSessions", "KeycloakSimulator"],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,5 @@
+#ifndef CSYSTEMSHIMS_H
+#define CSYSTEMSHIMS_H
+#include <sys/vfs.h>
+#include <sys/statfs.h>
+#endif

@@ -1,0 +1,248 @@
+import Foundation
+
+/// The lease executor: runs the scheduler's decisions against the registry and the IAM.
+///
+/// Every step is: one short write transaction that decides and records intent (a lease, a refresh
+/// claim, a login reservation, a logout claim), commit, then the network request, then another
+/// short transaction that records the outcome. No request is ever made while a write transaction
+/// is open.
+public final class SessionPool: Sendable {
+    public let registry: any RegistryStore
+    public let scheduler: LeaseScheduler
+    let clock: any SessionClock
+    let connector: any IdentityProviderConnector
+    let providers = ProviderCache()
+
+    public init(
+        registry: any RegistryStore, connector: any IdentityProviderConnector,
+        policy: SchedulerPolicy = SchedulerPolicy(), clock: any SessionClock = SystemClock(),
+        liveness: any HolderLiveness = ProcessLiveness()
+    ) {
+        self.registry = registry
+        self.connector = connector
+        self.clock = clock
+        scheduler = LeaseScheduler(policy: policy, liveness: liveness)
+    }
+
+    /// Shuts down the HTTP clients this pool created.
+    public func shutdown() async {
+        await providers.shutdown()
+    }
+
+    // MARK: - Acquire
+
+    /// Hands out a lease on a session of `account` whose access token stays valid at least
+    /// `options.minValidity` seconds: an idle session first, then a refreshed one, then a new
+    /// login if the limit allows, else waits (first come, first served) up to `options.waitTimeout`.
+    public func acquireLease(account: AccountConfiguration, options: LeaseOptions = LeaseOptions()) async throws -> Lease {
+        let holder = ProcessIdentity.current(label: options.label)
+        let leaseID = Self.newID()
+        let deadline = clock.monotonic() + options.waitTimeout
+        let accountID = try writeRegistry { tx in
+            try tx.upsertAccount(account.key, limit: account.maxSessions, reserve: account.reserve, now: clock.now()).id
+        }
+        let grant = try await acquire(
+            accountID: accountID, account: account, options: options, holder: holder, leaseID: leaseID, deadline: deadline)
+        return Lease(pool: self, account: account, accountID: accountID, options: options, holder: holder, grant: grant, id: leaseID)
+    }
+
+    /// Runs `body` with a lease and releases it on every path.
+    public func withLease<T: Sendable>(
+        account: AccountConfiguration, options: LeaseOptions = LeaseOptions(),
+        _ body: (Lease) async throws -> T
+    ) async throws -> T {
+        let lease = try await acquireLease(account: account, options: options)
+        do {
+            let value = try await body(lease)
+            await lease.release()
+            return value
+        } catch {
+            await lease.release()
+            throw error
+        }
+    }
+
+    /// What a lease holds after an acquire or a renewal.
+    struct Grant: Sendable {
+        var sessionID: String
+        var accessToken: String
+        var accessExpiresAt: Double
+    }
+
+    /// Steps taken after a decision's transaction committed.
+    enum Step {
+        case granted(Grant)
+        case refresh(sessionID: String, refreshToken: String, version: Int)
+        case login(loginID: String)
+        case logout([(sessionID: String, refreshToken: String)])
+        case reconcile(loginIDs: [String], accessToken: String)
+        case wait(WaitReason, AccountSnapshot)
+    }
+
+    func acquire(
+        accountID: Int64, account: AccountConfiguration, options: LeaseOptions, holder: HolderIdentity,
+        leaseID: String, deadline: Double
+    ) async throws -> Grant {
+        var ticket: Int64?
+        var backoff = Backoff()
+        var lastTransient: IdPError?
+        defer {
+            if let ticket { _ = try? writeRegistry { try $0.deleteWaiter(ticket: ticket) } }
+        }
+        while true {
+            try Task.checkCancellation()
+            let now = clock.now()
+            let request = AcquireRequest(holder: holder, ticket: ticket, minValidity: options.minValidity, shared: options.shared)
+            try checkValidityIsMeetable(accountID: accountID, minValidity: options.minValidity)
+            let step: Step = try writeRegistry { tx in
+                guard let snapshot = try tx.snapshot(accountID: accountID) else {
+                    throw OCPSessionsError(.configuration, "account \(account.key) vanished from the registry")
+                }
+                let plan = scheduler.decide(snapshot, request, now: now)
+                for change in plan.housekeeping { try tx.apply(change, accountID: accountID, now: now) }
+                if case .wait = plan.action {} else if let held = ticket {
+                    try tx.deleteWaiter(ticket: held)
+                    ticket = nil
+                }
+                return try record(plan.action, tx: tx, snapshot: snapshot, accountID: accountID, options: options,
+                                  holder: holder, leaseID: leaseID, ticket: &ticket, now: now, force: options.forceRefresh,
+                                  timeout: account.requestTimeout)
+            }
+            switch step {
+            case .granted(let grant):
+                return grant
+            case .refresh(let sessionID, let refreshToken, let version):
+                do {
+                    if let grant = try await performRefresh(
+                        accountID: accountID, account: account, sessionID: sessionID, leaseID: leaseID,
+                        refreshToken: refreshToken, version: version, minValidity: options.minValidity)
+                    {
+                        return grant
+                    }
+                } catch let error as IdPError where error.isTransient {
+                    lastTransient = error
+                    try await backoff.wait(clock: clock, deadline: deadline, lastError: error)
+                }
+            case .login(let loginID):
+                do {
+                    return try await performLogin(
+                        accountID: accountID, account: account, options: options, holder: holder, leaseID: leaseID,
+                        loginID: loginID)
+                } catch let error as IdPError where error.isTransient {
+                    lastTransient = error
+                    try await backoff.wait(clock: clock, deadline: deadline, lastError: error)
+                }
+            case .logout(let victims):
+                await performLogouts(accountID: accountID, account: account, victims: victims)
+            case .reconcile(let loginIDs, let accessToken):
+                await performReconcile(accountID: accountID, account: account, loginIDs: loginIDs, accessToken: accessToken)
+            case .wait(let reason, let snapshot):
+                if clock.monotonic() >= deadline {
+                    if let lastTransient { throw OCPSessionsError.wrap(lastTransient) }
+                    throw OCPSessionsError(.timedOut, WaitDescription.describe(
+                        reason, snapshot: snapshot, scheduler: scheduler, waited: options.waitTimeout, now: clock.now()))
+                }
+                try await clock.sleep(seconds: Double.random(in: 0.004...0.020))
+            }
+        }
+    }
+
+    /// Records the decided action's intent inside the decision's transaction.
+    func record(
+        _ action: SchedulerAction, tx: RegistryWriter, snapshot: AccountSnapshot, accountID: Int64,
+        options: LeaseOptions, holder: HolderIdentity, leaseID: String, ticket: inout Int64?, now: Double,
+        force: Bool, timeout: Double
+    ) throws -> Step {
+        let lease = LeaseRecord(id: leaseID, sessionID: "", shared: options.shared, holder: holder,
+                                acquiredAt: now, expiresAt: now + options.maxHold)
+        switch action {
+        case .use(let sessionID) where !force:
+            var leased = lease
+            leased.sessionID = sessionID
+            try tx.insertLease(leased, accountID: accountID)
+            let session = snapshot.sessions.first { $0.id == sessionID }
+            let expiresAt = session?.accessExpiresAt ?? now
+            try tx.touchSession(id: sessionID, at: now, handedOutUntil: expiresAt)
+            try tx.appendEvent(EventRecord(at: now, accountID: accountID, kind: .lease, sessionID: sessionID,
+                                           leaseID: leaseID, pid: holder.pid, detail: holder.label))
+            let token = try openAccessToken(tx: tx, sessionID: sessionID)
+            return .granted(Grant(sessionID: sessionID, accessToken: token, accessExpiresAt: expiresAt))
+        case .use(let sessionID), .refresh(let sessionID):
+            var leased = lease
+            leased.sessionID = sessionID
+            try tx.insertLease(leased, accountID: accountID)
+            try tx.setRefreshClaim(sessionID: sessionID, leaseID: leaseID, until: now + scheduler.policy.refreshClaimDuration)
+            try tx.appendEvent(EventRecord(at: now, accountID: accountID, kind: .lease, sessionID: sessionID,
+                                           leaseID: leaseID, pid: holder.pid, detail: holder.label))
+            let version = snapshot.sessions.first { $0.id == sessionID }?.version ?? 0
+            return .refresh(sessionID: sessionID, refreshToken: try openRefreshToken(tx: tx, sessionID: sessionID),
+                            version: version)
+        case .login:
+            let loginID = Self.newID()
+            try tx.insertLogin(LoginRecord(id: loginID, holder: holder, startedAt: now, deadline: now + timeout),
+                               accountID: accountID)
+            return .login(loginID: loginID)
+        case .logout(let sessionIDs):
+            var victims: [(String, String)] = []
+            for id in sessionIDs {
+                try tx.markLoggingOut(sessionID: id, claimUntil: now + scheduler.policy.logoutClaimDuration)
+                victims.append((id, try openRefreshToken(tx: tx, sessionID: id)))
+            }
+            return .logout(victims)
+        case .reconcile(let loginIDs, let via):
+            try tx.setReconciled(accountID: accountID, at: now)
+            return .reconcile(loginIDs: loginIDs, accessToken: try openAccessToken(tx: tx, sessionID: via))
+        case .wait(let reason):
+            if let held = ticket {
+                try tx.heartbeatWaiter(ticket: held, now: now)
+            } else {
+                ticket = try tx.enqueueWaiter(accountID: accountID, holder: holder, now: now)
+            }
+            return .wait(reason, snapshot)
+        }
+    }
+
+    func checkValidityIsMeetable(accountID: Int64, minValidity: Double) throws {
+        // Known only after a first login; checked again on every token the IAM issues.
+        if let lifetime = try readRegistry({ try $0.snapshot(accountID: accountID)?.account.accessLifetime }),
+           minValidity > lifetime {
+            throw Self.unmeetable(minValidity: minValidity, lifetime: lifetime)
+        }
+    }
+
+    static func unmeetable(minValidity: Double, lifetime: Double) -> OCPSessionsError {
+        OCPSessionsError(.configuration, "--min-validity \(Int(minValidity.rounded(.up)))s cannot be met: the IAM issues access tokens valid for \(Int(lifetime))s; ask for less")
+    }
+
+    // MARK: - Registry access
+
+    func writeRegistry<T>(_ body: (RegistryWriter) throws -> T) throws -> T {
+        do { return try registry.write(body) } catch { throw OCPSessionsError.wrap(error) }
+    }
+
+    func readRegistry<T>(_ body: (RegistryReader) throws -> T) throws -> T {
+        do { return try registry.read(body) } catch { throw OCPSessionsError.wrap(error) }
+    }
+
+    func openAccessToken(tx: RegistryReader, sessionID: String) throws -> String {
+        guard let sealed = try tx.sealedTokens(sessionID: sessionID) else {
+            throw OCPSessionsError(.leaseLost, "session \(sessionID) vanished from the registry")
+        }
+        return try registry.sealer.open(sealed.access, sessionID: sessionID)
+    }
+
+    func openRefreshToken(tx: RegistryReader, sessionID: String) throws -> String {
+        guard let sealed = try tx.sealedTokens(sessionID: sessionID) else {
+            throw OCPSessionsError(.leaseLost, "session \(sessionID) vanished from the registry")
+        }
+        return try registry.sealer.open(sealed.refresh, sessionID: sessionID)
+    }
+
+    func seal(_ tokens: TokenSet) throws -> SealedTokens {
+        SealedTokens(
+            access: try registry.sealer.seal(tokens.accessToken, sessionID: tokens.sessionState),
+            refresh: try registry.sealer.seal(tokens.refreshToken, sessionID: tokens.sessionState))
+    }
+
+    static func newID() -> String { UUID().uuidString.lowercased() }
+}

@@ -1,0 +1,71 @@
+import CSystemShims
+import Foundation
+
+/// File-mode rules for the registry, its WAL and its key: owner-only, never readable or writable
+/// by others, and never on a filesystem where SQLite's locks do not hold.
+enum FileSecurity {
+    /// Refuses a file that others (not owner, not group) can read or write.
+    static func checkPrivate(fd: Int32, path: String, what: String) throws(RegistryError) {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw .permission("cannot stat \(what) \(path): \(String(cString: strerror(errno)))")
+        }
+        if info.st_mode & 0o007 != 0 {
+            throw .permission("\(what) \(path) is accessible to other users (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
+        }
+    }
+
+    static func checkPrivate(path: String, what: String) throws(RegistryError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        try checkPrivate(fd: fd, path: path, what: what)
+    }
+
+    /// Creates the registry's directory (0700) and an empty registry file (0600) if missing, so
+    /// SQLite never creates them with the process umask.
+    static func prepareRegistryFile(_ path: String) throws(RegistryError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+                do {
+                    try FileManager.default.createDirectory(
+                        atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                } catch {
+                    throw .permission("cannot create the registry directory \(directory); check that its parent exists and is writable, or pass --registry")
+                }
+            } else if !isDirectory.boolValue {
+                throw .permission("\(directory) is not a directory; pass --registry with a path in a writable directory")
+            }
+        }
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else {
+            let reason = String(cString: strerror(errno))
+            throw .permission("cannot open the registry \(path): \(reason); check the directory's permissions or pass --registry")
+        }
+        defer { close(fd) }
+        try checkPrivate(fd: fd, path: path, what: "registry")
+        try checkFilesystem(fd: fd, path: path)
+    }
+
+    /// SQLite's locking is unsafe on network filesystems; refuse them unless explicitly allowed.
+    static func checkFilesystem(fd: Int32, path: String) throws(RegistryError) {
+        if ProcessInfo.processInfo.environment["OCP_SESSIONS_ALLOW_NETWORK_FS"] == "1" { return }
+        var info = statfs()
+        guard fstatfs(fd, &info) == 0 else { return }
+        let networkTypes: Set<Int64> = [
+            0x6969,        // NFS
+            0x517B,        // SMB
+            0xFF53_4D42,   // CIFS
+            0xFE53_4D42,   // SMB2
+            0x6573_5546,   // FUSE (sshfs and friends)
+            0x0102_1997,   // 9P
+            0x7375_7245,   // Coda
+            0x5346_414F,   // AFS
+        ]
+        if networkTypes.contains(Int64(info.f_type)) {
+            throw .unsafeFilesystem("the registry \(path) is on a network filesystem, where SQLite locking is unsafe; put it on a local disk (or set OCP_SESSIONS_ALLOW_NETWORK_FS=1 at your own risk)")
+        }
+    }
+}

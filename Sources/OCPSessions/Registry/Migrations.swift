@@ -1,0 +1,19 @@
+/// The registry schema, as numbered SQL files in the top-level `Migrations/` folder, compiled into
+/// the binary (`.embedInCode`) so that a binary copied alone still upgrades a registry.
+public struct Migration: Sendable {
+    public let version: Int
+    public let name: String
+    let sql: [UInt8]
+    /// The oldest schema version whose code can still use a registry at this version. Migrations
+    /// are additive, so a process of the previous release keeps working during an upgrade.
+    public let compatibleFrom: Int
+}
+
+public enum Migrations {
+    /// Every migration, in order. A test checks this list against the files in `Migrations/`.
+    public static let all: [Migration] = [
+        Migration(version: 1, name: "0001_initial.sql", sql: PackageResources._001_initial_sql, compatibleFrom: 1),
+    ]
+
+    public static var latestVersion: Int { all.last?.version ?? 0 }
+}

@@ -1,0 +1,134 @@
+import CSQLite
+import Foundation
+
+/// The registry in one SQLite file (WAL mode), shared by every process on the host.
+///
+/// Opening is cheap on the warm path: the file's modes are checked, WAL is confirmed, and the
+/// schema version is read from the header (`PRAGMA user_version`); migrations run only when that
+/// version is behind, inside `BEGIN IMMEDIATE` so that processes opening a fresh file at once do not
+/// race.
+public final class SQLiteRegistry: RegistryStore, @unchecked Sendable {
+    public let path: String
+    public let keySource: SealingKeySource
+    public let sealer: TokenSealer
+    public private(set) var schemaVersion: Int
+    // One connection per registry object; calls are short and serialised by this lock.
+    private let database: Database
+    private let lock = NSLock()
+
+    public var location: String { path }
+
+    /// Opens or creates the registry at `path`. `busyTimeout` bounds how long a transaction waits
+    /// for another process's write lock.
+    public init(
+        path: String, busyTimeout: Double = 5,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(RegistryError) {
+        self.path = path
+        try FileSecurity.prepareRegistryFile(path)
+        let database: Database
+        do {
+            database = try Database(path: path, create: false, busyTimeout: busyTimeout)
+        } catch {
+            throw RegistryError.from(error, path: path)
+        }
+        do {
+            schemaVersion = try Self.openSchema(database, path: path)
+        } catch let error as RegistryError {
+            throw error
+        } catch let error as SQLiteError {
+            throw RegistryError.from(error, path: path)
+        } catch {
+            throw .database("registry \(path): \(error)")
+        }
+        for suffix in ["-wal", "-shm"] {
+            try FileSecurity.checkPrivate(path: path + suffix, what: "registry file")
+        }
+        (sealer, keySource) = try SealingKeyLoader.load(registryPath: path, environment: environment)
+        self.database = database
+    }
+
+    /// Confirms WAL, then brings the schema up to date, or refuses one from a newer release.
+    static func openSchema(_ db: Database, path: String) throws -> Int {
+        // Reading the header first fails cleanly (SQLITE_NOTADB) on a file that is not SQLite,
+        // before anything could be written to it.
+        guard let version = try db.queryOne("PRAGMA user_version")?.int(0) else {
+            throw RegistryError.corrupt("the registry \(path) cannot be read")
+        }
+        if version == 0 || version < Migrations.latestVersion {
+            try db.execute("PRAGMA journal_mode=WAL")
+        }
+        try db.execute("PRAGMA synchronous=NORMAL")
+        if version > Migrations.latestVersion {
+            let compatible = try db.queryOne(
+                "SELECT value FROM registry_meta WHERE key = 'compatible_from'")?.string(0).flatMap(Int.init) ?? version
+            guard compatible <= Migrations.latestVersion else {
+                throw RegistryError.newerSchema(
+                    "the registry \(path) has schema \(version), written by a newer ocp-sessions that this one (schema \(Migrations.latestVersion)) cannot use; upgrade ocp-sessions")
+            }
+            return version
+        }
+        if version == Migrations.latestVersion { return version }
+        return try migrate(db)
+    }
+
+    /// Applies pending migrations in one `BEGIN IMMEDIATE` transaction, re-reading the version
+    /// under the lock because a peer may have migrated meanwhile.
+    static func migrate(_ db: Database) throws -> Int {
+        try db.immediateTransaction {
+            let current = try db.queryOne("PRAGMA user_version")?.int(0) ?? 0
+            try db.execute("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)
+                """)
+            var version = current
+            for migration in Migrations.all where migration.version > current {
+                try db.execute(String(decoding: migration.sql, as: UTF8.self))
+                try db.run(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    [.int(migration.version), .text(migration.name), .real(Date().timeIntervalSince1970)])
+                try db.run(
+                    "INSERT OR REPLACE INTO registry_meta (key, value) VALUES ('compatible_from', ?)",
+                    [.text(String(migration.compatibleFrom))])
+                version = migration.version
+            }
+            try db.execute("PRAGMA user_version = \(version)")
+            return version
+        }
+    }
+
+    public func write<T>(_ body: (RegistryWriter) throws -> T) throws -> T {
+        try lock.withLock {
+            let db = database
+            do {
+                return try db.immediateTransaction { try body(SQLiteTransaction(db: db)) }
+            } catch let error as SQLiteError {
+                throw RegistryError.from(error, path: path)
+            }
+        }
+    }
+
+    public func read<T>(_ body: (RegistryReader) throws -> T) throws -> T {
+        try lock.withLock {
+            let db = database
+            do {
+                return try db.readTransaction { try body(SQLiteTransaction(db: db)) }
+            } catch let error as SQLiteError {
+                throw RegistryError.from(error, path: path)
+            }
+        }
+    }
+
+    /// `PRAGMA quick_check`: "ok" or SQLite's first complaint.
+    public func integrityCheck() throws -> String {
+        try lock.withLock {
+            let db = database
+            return try db.queryOne("PRAGMA quick_check")?.string(0) ?? "unknown"
+        }
+    }
+
+    /// Runs raw SQL; for benchmarks' floor measurement and tests only.
+    public func withDatabase<T>(_ body: (Database) throws -> T) rethrows -> T {
+        try lock.withLock { try body(database) }
+    }
+}

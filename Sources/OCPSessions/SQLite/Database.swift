@@ -1,0 +1,117 @@
+import CSQLite
+
+/// A thin, synchronous connection to one SQLite file.
+///
+/// The registry needs only a handful of statements, and the `token` command's warm path is dominated
+/// by process start, so a ~100-line wrapper over the C API beats a full ORM here (measured in
+/// docs/architecture.md). A connection is used from one thread at a time; it is not `Sendable`.
+public final class Database {
+    let handle: OpaquePointer
+    private var statementCache: [String: Statement] = [:]
+
+    /// Opens (or creates) the file. `busyTimeout` bounds how long a write waits for another process.
+    public init(path: String, create: Bool = true, busyTimeout: Double = 5) throws(SQLiteError) {
+        var db: OpaquePointer?
+        var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
+        if create { flags |= SQLITE_OPEN_CREATE }
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            if let db { sqlite3_close_v2(db) }
+            throw SQLiteError(code: rc, message: message)
+        }
+        handle = db
+        sqlite3_extended_result_codes(db, 1)
+        sqlite3_busy_timeout(db, Int32(max(0, busyTimeout) * 1000))
+    }
+
+    deinit {
+        statementCache.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs one or more statements that return no rows.
+    public func execute(_ sql: String) throws(SQLiteError) {
+        var error: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &error)
+        if rc != SQLITE_OK {
+            let message = error.map { String(cString: $0) } ?? lastErrorMessage
+            sqlite3_free(error)
+            throw SQLiteError(code: rc, message: message)
+        }
+    }
+
+    /// A prepared statement, cached by its text for the life of the connection.
+    public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
+        if let cached = statementCache[sql] {
+            cached.reset()
+            return cached
+        }
+        var stmt: OpaquePointer?
+        let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
+        guard rc == SQLITE_OK, let stmt else { throw error(rc) }
+        let statement = Statement(database: self, handle: stmt)
+        statementCache[sql] = statement
+        return statement
+    }
+
+    /// Runs `sql` with `bindings` and returns every row.
+    @discardableResult
+    public func query(_ sql: String, _ bindings: [SQLValue] = []) throws(SQLiteError) -> [Row] {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        try statement.bind(bindings)
+        var rows: [Row] = []
+        while let row = try statement.step() { rows.append(row) }
+        return rows
+    }
+
+    /// Runs `sql` and returns the first row, if any.
+    public func queryOne(_ sql: String, _ bindings: [SQLValue] = []) throws(SQLiteError) -> Row? {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        try statement.bind(bindings)
+        return try statement.step()
+    }
+
+    /// Runs `sql` (an INSERT/UPDATE/DELETE) and returns the number of rows changed.
+    @discardableResult
+    public func run(_ sql: String, _ bindings: [SQLValue] = []) throws(SQLiteError) -> Int {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        try statement.bind(bindings)
+        while try statement.step() != nil {}
+        return Int(sqlite3_changes(handle))
+    }
+
+    /// The rowid of the last INSERT on this connection.
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// Runs `body` in a `BEGIN IMMEDIATE` transaction: the write lock is taken up front, because a
+    /// DEFERRED read-then-write loses to SQLITE_BUSY on the lock upgrade, which the busy handler
+    /// does not retry. Commits when `body` returns, rolls back when it throws.
+    public func immediateTransaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Runs `body` in a read transaction (a consistent snapshot; never blocks writers in WAL mode).
+    public func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN DEFERRED")
+        defer { try? execute("COMMIT") }
+        return try body()
+    }
+
+    var lastErrorMessage: String { String(cString: sqlite3_errmsg(handle)) }
+
+    func error(_ rc: Int32) -> SQLiteError {
+        SQLiteError(code: rc, message: lastErrorMessage)
+    }
+}

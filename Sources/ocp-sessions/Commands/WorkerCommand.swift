@@ -1,0 +1,121 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import OCPSessions
+
+/// One OS process of a multi-process workload (used by `simulate` and the test suite): loops
+/// acquire -> call a bearer-protected endpoint with the token -> release, then prints a JSON summary.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run acquire/use/release cycles against an IAM (used by simulate and the tests).",
+        shouldDisplay: false
+    )
+
+    @OptionGroup var account: AccountOptions
+    @Option(help: "Number of cycles (0: run for --duration).")
+    var cycles: Int = 50
+    @Option(help: "Seconds to run when --cycles is 0.")
+    var duration: Double = 10
+    @Option(name: .customLong("protected-url"), help: "Bearer-protected URL to call with each token.")
+    var protectedURL: String?
+    @Option(name: .customLong("hold-ms"), help: "Milliseconds to keep each lease.")
+    var holdMilliseconds: Double = 0
+    @Option(name: .customLong("min-validity"))
+    var minValidity: Double = 30
+    @Option var wait: Double = 60
+    @Flag(help: "Log in for every call and never log out (what scripts do without ocp-sessions).")
+    var naive = false
+    @Flag(help: "Take shared leases.")
+    var shared = false
+
+    func run() async throws {
+        try await CommandRunner.run {
+            let context = try CommandContext(account)
+            let configuration = try context.settings.accountConfiguration()
+            let options = LeaseOptions(minValidity: minValidity, waitTimeout: wait, label: "worker", shared: shared)
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            var summary = WorkerSummary()
+            let start = Date()
+            var cycle = 0
+            while cycles > 0 ? cycle < cycles : Date().timeIntervalSince(start) < duration {
+                cycle += 1
+                let began = Date()
+                do {
+                    let token: String
+                    var lease: Lease?
+                    if naive {
+                        token = try await NaiveLogin.login(configuration, http: http)
+                    } else {
+                        lease = try await context.pool.acquireLease(account: configuration, options: options)
+                        token = lease!.accessToken
+                    }
+                    summary.tokenLatencies.append(Date().timeIntervalSince(began))
+                    if let protectedURL {
+                        var request = HTTPClientRequest(url: protectedURL)
+                        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+                        let response = try await http.execute(request, timeout: .seconds(10))
+                        _ = try await response.body.collect(upTo: 1 << 16)
+                        if response.status == .ok { summary.callsOK += 1 } else { summary.callsFailed += 1 }
+                    }
+                    if holdMilliseconds > 0 { try await Task.sleep(nanoseconds: UInt64(holdMilliseconds * 1e6)) }
+                    await lease?.release()
+                } catch {
+                    let wrapped = OCPSessionsError.wrap(error)
+                    summary.errors[wrapped.message.prefix(80).description, default: 0] += 1
+                    summary.callsFailed += 1
+                }
+            }
+            try? await http.shutdown()
+            await context.pool.shutdown()
+            FileHandle.standardOutput.write(Data((summary.json + "\n").utf8))
+        }
+    }
+}
+
+struct WorkerSummary {
+    var callsOK = 0
+    var callsFailed = 0
+    var tokenLatencies: [Double] = []
+    var errors: [String: Int] = [:]
+
+    var json: String {
+        JSONOutput.object([
+            ("calls_ok", .integer(callsOK)), ("calls_failed", .integer(callsFailed)),
+            ("token_latencies", .array(tokenLatencies.map { .number($0) })),
+            ("errors", .object(errors.sorted { $0.key < $1.key }.map { ($0.key, .integer($0.value)) })),
+        ])
+    }
+}
+
+/// What scripts do today: a password login per call, never a logout.
+enum NaiveLogin {
+    static func login(_ account: AccountConfiguration, http: HTTPClient) async throws -> String {
+        let url = "\(account.key.host)/auth/realms/\(account.key.realm)/protocol/openid-connect/token"
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        request.headers.add(name: "Accept", value: "application/json")
+        let password = try account.password.password().value
+        let form = "grant_type=password&client_id=\(FormEncoding.encode(account.clientID))&username=\(FormEncoding.encode(account.key.username))&password=\(FormEncoding.encode(password))"
+        request.body = .bytes(ByteBuffer(string: form))
+        let response = try await http.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard response.status == .ok,
+              let object = try? JSONSerialization.jsonObject(with: Data(String(buffer: body).utf8)) as? [String: Any],
+              let token = object["access_token"] as? String
+        else {
+            throw OCPSessionsError(.unavailable, "naive login failed with HTTP \(response.status.code)")
+        }
+        return token
+    }
+}
+
+enum FormEncoding {
+    static func encode(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import OCPSessions
+
+@main
+struct OCPSessionsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ocp-sessions",
+        abstract: "Share a small, fixed number of IAM sessions among a team's scripts.",
+        discussion: """
+            Exit codes: 0 ok; 1 revoke incomplete; 64 usage; 65 malformed IAM data or damaged/newer registry;
+            69 IAM unavailable; 75 timed out waiting (or registry locked); 77 credentials rejected or account locked;
+            78 configuration error.
+            """,
+        subcommands: [TokenCommand.self, WorkerCommand.self]
+    )
+}
+
+/// Runs a command body, turning every failure into one line on stderr and a documented exit code.
+enum CommandRunner {
+    static func run(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as ExitCode {
+            throw error
+        } catch let error as CLIError {
+            fail(error.description, code: error.exitCode)
+        } catch let error as ValidationError {
+            fail(error.message, code: 64)
+        } catch {
+            let wrapped = OCPSessionsError.wrap(error)
+            fail(wrapped.message, code: wrapped.exitCode)
+        }
+    }
+
+    static func fail(_ message: String, code: Int32) -> Never {
+        FileHandle.standardError.write(Data("ocp-sessions: \(message)\n".utf8))
+        exit(code)
+    }
+}
+
+/// The registry and the pool for one command.
+struct CommandContext {
+    let settings: ResolvedSettings
+    let registry: SQLiteRegistry
+    let pool: SessionPool
+
+    init(_ options: AccountOptions) throws {
+        settings = try ResolvedSettings(options)
+        do {
+            registry = try SQLiteRegistry(path: settings.registry)
+        } catch {
+            throw OCPSessionsError.wrap(error)
+        }
+        pool = SessionPool(registry: registry, connector: KeycloakConnector())
+    }
+}
