@@ -12,7 +12,7 @@ struct OCPSessionsCommand: AsyncParsableCommand {
             69 IAM unavailable; 75 timed out waiting (or registry locked); 77 credentials rejected or account locked;
             78 configuration error.
             """,
-        subcommands: [TokenCommand.self, WorkerCommand.self]
+        subcommands: [TokenCommand.self, SimulatorCommand.self, WorkerCommand.self]
     )
 }
 

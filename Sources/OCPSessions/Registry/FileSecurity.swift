@@ -15,15 +15,19 @@ enum FileSecurity {
         }
     }
 
+    /// Path-based on purpose: opening and closing any descriptor of a file that SQLite has open
+    /// in this process drops all of this process's POSIX locks on it (and a peer may then reset
+    /// the WAL index under us).
     static func checkPrivate(path: String, what: String) throws(RegistryError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
-        try checkPrivate(fd: fd, path: path, what: what)
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }
+        if info.st_mode & 0o007 != 0 {
+            throw .permission("\(what) \(path) is accessible to other users (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
+        }
     }
 
     /// Creates the registry's directory (0700) and an empty registry file (0600) if missing, so
-    /// SQLite never creates them with the process umask.
+    /// SQLite never creates them with the process umask. An existing file is only stat'ed.
     static func prepareRegistryFile(_ path: String) throws(RegistryError) {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
@@ -39,21 +43,28 @@ enum FileSecurity {
                 throw .permission("\(directory) is not a directory; pass --registry with a path in a writable directory")
             }
         }
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else {
-            let reason = String(cString: strerror(errno))
-            throw .permission("cannot open the registry \(path): \(reason); check the directory's permissions or pass --registry")
+        var info = stat()
+        if stat(path, &info) != 0 {
+            let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+            if fd >= 0 {
+                close(fd)
+            } else if errno != EEXIST {
+                let reason = String(cString: strerror(errno))
+                throw .permission("cannot create the registry \(path): \(reason); check the directory's permissions or pass --registry")
+            }
         }
-        defer { close(fd) }
-        try checkPrivate(fd: fd, path: path, what: "registry")
-        try checkFilesystem(fd: fd, path: path)
+        guard access(path, R_OK | W_OK) == 0 else {
+            throw .permission("cannot read and write the registry \(path): \(String(cString: strerror(errno))); check its permissions or pass --registry")
+        }
+        try checkPrivate(path: path, what: "registry")
+        try checkFilesystem(path: path)
     }
 
     /// SQLite's locking is unsafe on network filesystems; refuse them unless explicitly allowed.
-    static func checkFilesystem(fd: Int32, path: String) throws(RegistryError) {
+    static func checkFilesystem(path: String) throws(RegistryError) {
         if ProcessInfo.processInfo.environment["OCP_SESSIONS_ALLOW_NETWORK_FS"] == "1" { return }
         var info = statfs()
-        guard fstatfs(fd, &info) == 0 else { return }
+        guard statfs(path, &info) == 0 else { return }
         let networkTypes: Set<Int64> = [
             0x6969,        // NFS
             0x517B,        // SMB
