@@ -54,4 +54,18 @@ struct CommandContext {
         }
         pool = SessionPool(registry: registry, connector: KeycloakConnector())
     }
+
+    /// Runs `body` with a context and shuts its HTTP clients down on every path (an HTTP client
+    /// released without shutdown traps).
+    static func with<T>(_ options: AccountOptions, _ body: (CommandContext) async throws -> T) async throws -> T {
+        let context = try CommandContext(options)
+        do {
+            let value = try await body(context)
+            await context.pool.shutdown()
+            return value
+        } catch {
+            await context.pool.shutdown()
+            throw error
+        }
+    }
 }

@@ -44,8 +44,7 @@ struct TokenCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await CommandRunner.run {
-            let context = try CommandContext(account)
+        try await CommandRunner.run { try await CommandContext.with(account) { context in
             let configuration = try context.settings.accountConfiguration()
             let options = LeaseOptions(
                 minValidity: minValidity, waitTimeout: wait, label: label ?? ProcessIdentity.defaultLabel,
@@ -73,6 +72,6 @@ struct TokenCommand: AsyncParsableCommand {
                 output = token
             }
             FileHandle.standardOutput.write(Data((output + "\n").utf8))
-        }
+        } }
     }
 }

@@ -31,8 +31,7 @@ struct WorkerCommand: AsyncParsableCommand {
     var shared = false
 
     func run() async throws {
-        try await CommandRunner.run {
-            let context = try CommandContext(account)
+        try await CommandRunner.run { try await CommandContext.with(account) { context in
             let configuration = try context.settings.accountConfiguration()
             let options = LeaseOptions(minValidity: minValidity, waitTimeout: wait, label: "worker", shared: shared)
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -68,9 +67,8 @@ struct WorkerCommand: AsyncParsableCommand {
                 }
             }
             try? await http.shutdown()
-            await context.pool.shutdown()
             FileHandle.standardOutput.write(Data((summary.json + "\n").utf8))
-        }
+        } }
     }
 }
 
