@@ -88,16 +88,16 @@ struct CrashRecoveryTests {
         try await withSimulator({ config in
             config.sessionLimit = 1
             config.revokeRefreshToken = true
-            config.accessTokenLifespan = 3
+            config.accessTokenLifespan = 30
         }) { simulator in
             let fleet = WorkerFleet(simulator: simulator, registryPath: dir + "/registry.sqlite")
             let limit = ["--max-sessions", "1"]
             _ = try await fleet.run(count: 1, cycles: 1, extra: limit + ["--min-validity", "1"])
             #expect(simulator.statistics().logins == 1)
-            // Asking for more validity than is left forces a refresh; its answer is held after the
-            // IAM rotated the refresh token, and the refresher dies.
+            // A forced refresh; its answer is held after the IAM rotated the refresh token, and the
+            // refresher dies.
             simulator.hold(.refresh)
-            let (victim, _) = try fleet.start(["worker", "--cycles", "1", "--min-validity", "2.9"] + limit)
+            let (victim, _) = try fleet.start(["worker", "--cycles", "1", "--force-refresh"] + limit)
             #expect(try await eventually { simulator.heldCount(.refresh) == 1 })
             kill(victim.processIdentifier, SIGKILL)
             victim.waitUntilExit()
@@ -105,7 +105,7 @@ struct CrashRecoveryTests {
             // The registry still holds the consumed refresh token. The next caller reclaims the dead
             // lease and its claim, gets a reuse error, logs the session out (204 clears it even
             // detached) and logs in again, without the caller seeing an error.
-            let results = try await fleet.run(count: 1, cycles: 1, extra: limit + ["--min-validity", "2.9", "--wait", "10"])
+            let results = try await fleet.run(count: 1, cycles: 1, extra: limit + ["--force-refresh", "--wait", "10"])
             #expect(results.first?.callsOK == 1, "errors: \(results.first?.errors ?? [:])")
             let stats = simulator.statistics()
             #expect((stats.highWaterMark["alice"] ?? 0) <= 1)

@@ -29,11 +29,14 @@ struct WorkerCommand: AsyncParsableCommand {
     var naive = false
     @Flag(help: "Take shared leases.")
     var shared = false
+    @Flag(name: .customLong("force-refresh"), help: "Refresh on every acquire.")
+    var forceRefresh = false
 
     func run() async throws {
         try await CommandRunner.run { try await CommandContext.with(account) { context in
             let configuration = try context.settings.accountConfiguration()
-            let options = LeaseOptions(minValidity: minValidity, waitTimeout: wait, label: "worker", shared: shared)
+            let options = LeaseOptions(minValidity: minValidity, waitTimeout: wait, label: "worker", shared: shared,
+                                       forceRefresh: forceRefresh)
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
             var summary = WorkerSummary()
             let start = Date()
