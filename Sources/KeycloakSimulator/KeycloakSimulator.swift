@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 
 /// An in-process HTTP server on loopback that answers like a Keycloak realm for the password
@@ -56,8 +57,11 @@ public final class KeycloakSimulator: Sendable {
     /// - Throws: ``SimulatorConfigurationError`` for a configuration that makes no sense
     ///   (negative, NaN, infinite or absurd durations, a limit below 1, a fault rate outside
     ///   `0...1`, …), or the socket error if binding fails.
+    /// - Parameter clock: epoch seconds; tests pass a manual clock so that sub-second lifetimes
+    ///   expire exactly when the test says, whatever the machine's load.
     public static func start(
-        _ configuration: SimulatorConfiguration, host: String = "127.0.0.1", port: Int = 0
+        _ configuration: SimulatorConfiguration, host: String = "127.0.0.1", port: Int = 0,
+        clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) async throws -> KeycloakSimulator {
         try configuration.validate()
         guard (0...65535).contains(port) else {
@@ -66,7 +70,7 @@ public final class KeycloakSimulator: Sendable {
         let server = try await SimulatorServer.bind(host: host, port: port)
         let urlHost = host.contains(":") ? "[\(host)]" : host
         let baseURL = "http://\(urlHost):\(server.port)"
-        let core = SimulatorCore(configuration: configuration, baseURL: baseURL)
+        let core = SimulatorCore(configuration: configuration, baseURL: baseURL, clock: clock)
         server.install(RequestRouter(core: core))
         return KeycloakSimulator(
             core: core, server: server, baseURL: baseURL, maximumLifetime: configuration.maximumLifetime)

@@ -25,16 +25,19 @@ extension SessionPool {
     ) async throws -> Grant? {
         let provider = try await provider(for: account, accountID: accountID)
         do {
+            // Lifetimes count from before the request: the IAM issued the tokens after that, so
+            // expiries computed this way err on the early side, whatever the latency.
+            let sentAt = clock.now()
             let tokens = try await provider.refresh(refreshToken: refreshToken)
             let now = clock.now()
-            let accessExpiresAt = now + tokens.expiresIn
+            let accessExpiresAt = sentAt + tokens.expiresIn
             let sealed = try seal(TokenSet(
                 accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, sessionState: sessionID,
                 expiresIn: tokens.expiresIn, refreshExpiresIn: tokens.refreshExpiresIn))
             let written = try writeRegistry { tx in
                 let ok = try tx.updateTokens(
                     sessionID: sessionID, tokens: sealed, accessExpiresAt: accessExpiresAt,
-                    refreshExpiresAt: tokens.refreshExpiresIn > 0 ? now + tokens.refreshExpiresIn : nil,
+                    refreshExpiresAt: tokens.refreshExpiresIn > 0 ? sentAt + tokens.refreshExpiresIn : nil,
                     now: now, expectedVersion: version)
                 if ok {
                     try tx.touchSession(id: sessionID, at: now, handedOutUntil: accessExpiresAt)
@@ -100,6 +103,7 @@ extension SessionPool {
             throw OCPSessionsError.wrap(error)
         }
         let tokens: TokenSet
+        let sentAt = clock.now()
         do {
             tokens = try await provider.login(username: account.key.username, password: password)
         } catch {
@@ -110,10 +114,10 @@ extension SessionPool {
             }
         }
         let now = clock.now()
-        let accessExpiresAt = now + tokens.expiresIn
+        let accessExpiresAt = sentAt + tokens.expiresIn
         let session = SessionRecord(
             id: tokens.sessionState, clientID: account.clientID, accessExpiresAt: accessExpiresAt,
-            refreshExpiresAt: tokens.refreshExpiresIn > 0 ? now + tokens.refreshExpiresIn : nil,
+            refreshExpiresAt: tokens.refreshExpiresIn > 0 ? sentAt + tokens.refreshExpiresIn : nil,
             createdAt: now, lastUsedAt: now, lastRefreshedAt: now, handedOutUntil: accessExpiresAt)
         let sealed = try seal(tokens)
         try writeRegistry { tx in

@@ -131,6 +131,10 @@ public final class SessionPool: Sendable {
                 } catch let error as IdPError where error.isTransient {
                     lastTransient = error
                     try await backoff.wait(clock: clock, deadline: deadline, lastError: error)
+                } catch let error as IdPError where error.kind == .sessionLimitDenied {
+                    // Recorded as a denial: the scheduler now holds logins back, and this caller
+                    // waits for one of our own sessions like any other.
+                    _ = error
                 }
             case .logout(let victims):
                 await performLogouts(accountID: accountID, account: account, victims: victims)

@@ -126,6 +126,13 @@ public struct LeaseScheduler: Sendable {
 
     // MARK: - Housekeeping
 
+    /// The housekeeping every decision starts with (dead or expired leases, stale waiters, lost
+    /// logins, lapsed refresh claims), and the snapshot as it reads once those changes are applied.
+    /// Admin operations (`prune`, `revoke`, `list`) use it so the rules live in one place.
+    public func housekeeping(_ snapshot: AccountSnapshot, now: Double) -> (changes: [Housekeeping], tidied: AccountSnapshot) {
+        tidy(snapshot, now: now)
+    }
+
     /// A snapshot with dead holders, stale waiters, lost logins and lapsed claims dealt with.
     func tidy(_ snapshot: AccountSnapshot, now: Double) -> ([Housekeeping], AccountSnapshot) {
         var changes: [Housekeeping] = []

@@ -1,0 +1,43 @@
+import Synchronization
+import Foundation
+
+/// The process-wide pool on the default registry (`$OCP_SESSIONS_REGISTRY`, else
+/// `$XDG_STATE_HOME/ocp-sessions/registry.sqlite`), for callers that need no other.
+public enum DefaultPool {
+    private static let state = Mutex<SessionPool?>(nil)
+
+    /// The registry path used when none is given.
+    public static func defaultRegistryPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let path = environment["OCP_SESSIONS_REGISTRY"], !path.isEmpty { return path }
+        let stateHome = environment["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (NSHomeDirectory() + "/.local/state")
+        return stateHome + "/ocp-sessions/registry.sqlite"
+    }
+
+    /// The shared pool, opened on first use. It lives as long as the process.
+    public static func shared() throws -> SessionPool {
+        try state.withLock { pool in
+            if let pool { return pool }
+            do {
+                let registry = try SQLiteRegistry(path: defaultRegistryPath())
+                let created = SessionPool(registry: registry, connector: KeycloakConnector())
+                pool = created
+                return created
+            } catch {
+                throw OCPSessionsError.wrap(error)
+            }
+        }
+    }
+}
+
+/// Acquires a lease on `account` from the default registry: the library's one-call entry point.
+///
+/// ```swift
+/// let account = AccountConfiguration(host: "https://iam.example.com", username: "alice",
+///                                    password: .constant(password))
+/// let lease = try await acquireLease(account: account)
+/// defer { Task { await lease.release() } }
+/// ```
+public func acquireLease(account: AccountConfiguration, options: LeaseOptions = LeaseOptions()) async throws -> Lease {
+    try await DefaultPool.shared().acquireLease(account: account, options: options)
+}

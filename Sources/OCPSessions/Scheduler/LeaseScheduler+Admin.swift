@@ -1,0 +1,57 @@
+/// The rules of the admin operations (`revoke`, `prune`), as pure functions of a tidied snapshot
+/// and `now`, beside the acquire rules they must agree with.
+extension LeaseScheduler {
+    /// Why a session may not be logged out without `--force`, or nil when it may.
+    public func revocationBlocker(_ session: SessionRecord, in state: AccountSnapshot, now: Double) -> String? {
+        let holders = state.leases.filter { $0.sessionID == session.id }
+        if let lease = holders.first {
+            let who = holders.count == 1 ? "'\(lease.holder.label)' pid \(lease.holder.pid)" : "\(holders.count) holders"
+            return "leased by \(who)"
+        }
+        if session.state == .active, session.handedOutUntil > now {
+            return "a token handed out from it is valid for \(Int((session.handedOutUntil - now).rounded(.up)))s more"
+        }
+        return nil
+    }
+
+    /// Whether a session is idle: active, unleased and not being refreshed.
+    public func isIdle(_ session: SessionRecord, in state: AccountSnapshot, now: Double) -> Bool {
+        guard session.state == .active, !state.leases.contains(where: { $0.sessionID == session.id }) else { return false }
+        if session.refreshClaim != nil, (session.refreshClaimUntil ?? 0) > now { return false }
+        return true
+    }
+
+    /// What `prune` logs out of a tidied snapshot: logouts to retry (claim lapsed), sessions whose
+    /// refresh token has expired, and sessions unused for longer than `idleTimeout`. Never a leased
+    /// session, one being refreshed, or one whose handed-out access token is still valid
+    /// (`ignoringHandedOutTokens` lifts that last rule, to count what it protects).
+    public func pruneVictims(
+        _ state: AccountSnapshot, idleTimeout: Double, now: Double, ignoringHandedOutTokens: Bool = false
+    ) -> [(sessionID: String, reason: PruneReason)] {
+        state.sessions.compactMap { session in
+            guard !state.leases.contains(where: { $0.sessionID == session.id }) else { return nil }
+            switch session.state {
+            case .loggingOut:
+                return (session.logoutClaimUntil ?? 0) <= now ? (session.id, .retry) : nil
+            case .active:
+                guard isIdle(session, in: state, now: now), ignoringHandedOutTokens || session.handedOutUntil <= now else {
+                    return nil
+                }
+                if let refreshEnd = session.refreshExpiresAt, refreshEnd - now < policy.refreshMargin {
+                    return (session.id, .expired)
+                }
+                return now - session.lastUsedAt > idleTimeout ? (session.id, .idle) : nil
+            }
+        }
+    }
+}
+
+/// Why `prune` logs a session out.
+public enum PruneReason: String, Sendable {
+    /// A logout that was not confirmed before, retried now that its claim lapsed.
+    case retry
+    /// Its refresh token expired (or is about to): it cannot serve any more.
+    case expired
+    /// Unused for longer than the idle timeout.
+    case idle
+}
