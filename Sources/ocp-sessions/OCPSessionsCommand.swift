@@ -12,8 +12,26 @@ struct OCPSessionsCommand: AsyncParsableCommand {
             69 IAM unavailable; 75 timed out waiting (or registry locked); 77 credentials rejected or account locked;
             78 configuration error.
             """,
-        subcommands: [TokenCommand.self, SimulatorCommand.self, WorkerCommand.self]
+        subcommands: [TokenCommand.self, SimulatorCommand.self, SimulateCommand.self, WorkerCommand.self]
     )
+
+    /// Parses and runs the command, turning a usage error (unknown flag, bad value, a failed
+    /// `validate()`) into one line on stderr and exit 64 instead of ArgumentParser's error-plus-usage
+    /// block. Help, version and every other exit behave as ArgumentParser's own `main`.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            guard !(error is ExitCode), exitCode(for: error) == .validationFailure else { exit(withError: error) }
+            let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+            CommandRunner.fail("\(message); see --help", code: ExitCode.validationFailure.rawValue)
+        }
+    }
 }
 
 /// Runs a command body, turning every failure into one line on stderr and a documented exit code.

@@ -44,9 +44,10 @@ struct WorkerCommand: AsyncParsableCommand {
             while cycles > 0 ? cycle < cycles : Date().timeIntervalSince(start) < duration {
                 cycle += 1
                 let began = Date()
+                // Declared outside the `do` so a failed call still gives its lease back.
+                var lease: Lease?
                 do {
                     let token: String
-                    var lease: Lease?
                     if naive {
                         token = try await NaiveLogin.login(configuration, http: http)
                     } else {
@@ -62,12 +63,12 @@ struct WorkerCommand: AsyncParsableCommand {
                         if response.status == .ok { summary.callsOK += 1 } else { summary.callsFailed += 1 }
                     }
                     if holdMilliseconds > 0 { try await Task.sleep(nanoseconds: UInt64(holdMilliseconds * 1e6)) }
-                    await lease?.release()
                 } catch {
                     let wrapped = OCPSessionsError.wrap(error)
                     summary.errors[wrapped.message.prefix(80).description, default: 0] += 1
                     summary.callsFailed += 1
                 }
+                await lease?.release()
             }
             try? await http.shutdown()
             FileHandle.standardOutput.write(Data((summary.json + "\n").utf8))
