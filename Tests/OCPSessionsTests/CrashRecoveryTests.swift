@@ -11,7 +11,7 @@ struct CrashRecoveryTests {
     func killedHolder() async throws {
         let dir = TestPaths.temporaryDirectory()
         defer { TestPaths.remove(dir) }
-        try await withSimulator({ config in config.sessionLimit = 1 }) { simulator in
+        try await exclusively { try await withSimulator({ config in config.sessionLimit = 1 }) { simulator in
             let fleet = WorkerFleet(simulator: simulator, registryPath: dir + "/registry.sqlite")
             let (holder, _) = try fleet.start(["worker", "--cycles", "1", "--hold-ms", "60000", "--max-sessions", "1"])
             // Wait until the holder holds its lease.
@@ -33,7 +33,7 @@ struct CrashRecoveryTests {
             #expect(stats.logins == 1)
             #expect(stats.denials == 0)
             #expect((stats.highWaterMark["alice"] ?? 0) <= 1)
-        }
+        } }
     }
 
     /// Waits up to `seconds` for `condition`.
@@ -50,7 +50,7 @@ struct CrashRecoveryTests {
     func killedWhileLoggingIn() async throws {
         let dir = TestPaths.temporaryDirectory()
         defer { TestPaths.remove(dir) }
-        try await withSimulator({ config in config.sessionLimit = 2 }) { simulator in
+        try await exclusively { try await withSimulator({ config in config.sessionLimit = 2 }) { simulator in
             let fleet = WorkerFleet(simulator: simulator, registryPath: dir + "/registry.sqlite")
             let limit = ["--max-sessions", "2", "--min-validity", "5"]
             // One session exists and is held for the whole test.
@@ -78,14 +78,14 @@ struct CrashRecoveryTests {
             #expect(try fleet.registrySessionIDs() == atIAM)
             let events = try fleet.openRegistry().read { try $0.events(since: 0, accountID: nil, afterID: nil, limit: 1000) }
             #expect(events.contains { $0.kind == .reconcile && $0.detail.contains("1 orphan session") })
-        }
+        } }
     }
 
     @Test("a refresh whose process was SIGKILLed after the IAM rotated the token: logout, then a new login")
     func killedWhileRefreshing() async throws {
         let dir = TestPaths.temporaryDirectory()
         defer { TestPaths.remove(dir) }
-        try await withSimulator({ config in
+        try await exclusively { try await withSimulator({ config in
             config.sessionLimit = 1
             config.revokeRefreshToken = true
             config.accessTokenLifespan = 30
@@ -118,6 +118,6 @@ struct CrashRecoveryTests {
             let atIAM = Set(simulator.liveSessions(username: "alice").map(\.id))
             #expect(atIAM.count == 1)
             #expect(try fleet.registrySessionIDs() == atIAM)
-        }
+        } }
     }
 }

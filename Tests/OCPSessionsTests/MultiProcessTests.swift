@@ -16,15 +16,15 @@ struct MultiProcessTests {
     func eightProcesses(_ scenario: Scenario) async throws {
         let dir = TestPaths.temporaryDirectory()
         defer { TestPaths.remove(dir) }
-        try await withSimulator({ config in
+        try await exclusively { try await withSimulator({ config in
             config.sessionLimit = 5
             config.limiterBehavior = scenario == .terminateOldest ? .terminateOldest : .deny
             config.revokeRefreshToken = scenario == .rotation
             // Short access tokens so the run refreshes sessions, not only reuses them.
-            config.accessTokenLifespan = 2
+            config.accessTokenLifespan = 4
         }) { simulator in
             let fleet = WorkerFleet(simulator: simulator, registryPath: dir + "/registry.sqlite")
-            let results = try await fleet.run(count: 8, cycles: 50, extra: ["--min-validity", "1", "--hold-ms", "2"])
+            let results = try await fleet.run(count: 8, cycles: 50, extra: ["--min-validity", "2.5", "--hold-ms", "2"])
             let stats = simulator.statistics()
             for result in results {
                 #expect(result.status == 0)
@@ -44,7 +44,7 @@ struct MultiProcessTests {
             // Registry and IAM agree on which sessions exist.
             let atIAM = Set(simulator.liveSessions(username: "alice").map(\.id))
             #expect(try fleet.registrySessionIDs() == atIAM)
-        }
+        } }
     }
 
     @Test("negative control: a login per call trips the same counters")
@@ -52,7 +52,7 @@ struct MultiProcessTests {
         let dir = TestPaths.temporaryDirectory()
         defer { TestPaths.remove(dir) }
         for behavior in [LimiterBehavior.deny, .terminateOldest] {
-            try await withSimulator({ config in
+            try await exclusively { try await withSimulator({ config in
                 config.sessionLimit = 5
                 config.limiterBehavior = behavior
             }) { simulator in
@@ -66,7 +66,7 @@ struct MultiProcessTests {
                     #expect(stats.terminations > 0)
                     #expect(stats.logins > 5)
                 }
-            }
+            } }
         }
     }
 }

@@ -87,7 +87,8 @@ struct SimulatorRefreshTests {
 
     @Test("sub-second lifetimes: access token, refresh token and idle session expire on time")
     func fractionalLifetimes() async throws {
-        try await withSimTestServer({
+        let clock = ManualSimulatorClock()
+        try await withSimTestServer(clock: clock, {
             $0.accessTokenLifespan = 0.2
             $0.ssoSessionIdle = 0.8
         }) { simulator, realm in
@@ -95,14 +96,14 @@ struct SimulatorRefreshTests {
             #expect(response.number("expires_in") == 0.2)
             #expect(response.number("refresh_expires_in") == 0.8)
             let login = try #require(SimTestTokens(response))
-            try await Task.sleep(for: .milliseconds(300))
+            clock.advance(0.3)
             // The access token has expired; the session has not.
             #expect(try await realm.protected(login.access).status == 401)
             let refreshed = try await realm.refresh(login.refresh)
             #expect(refreshed.status == 200)
             let tokens = try #require(SimTestTokens(refreshed))
             #expect(try await realm.protected(tokens.access).status == 200)
-            try await Task.sleep(for: .milliseconds(850))
+            clock.advance(0.85)
             let expired = try await realm.refresh(tokens.refresh)
             #expect(expired.oauthError == ["invalid_grant", "Token is not active"])
             #expect(simulator.liveSessions(username: "alice").isEmpty)
@@ -113,30 +114,32 @@ struct SimulatorRefreshTests {
 
     @Test("idle grace keeps the session after its refresh token expired")
     func idleGrace() async throws {
-        try await withSimTestServer({
+        let clock = ManualSimulatorClock()
+        try await withSimTestServer(clock: clock, {
             $0.ssoSessionIdle = 0.3
             $0.idleGrace = 0.4
         }) { simulator, realm in
             let login = try await realm.tokens()
-            try await Task.sleep(for: .milliseconds(400))
+            clock.advance(0.4)
             // Past idle, within the grace: the token is dead but the session still counts.
             #expect(try await realm.refresh(login.refresh).oauthError == ["invalid_grant", "Token is not active"])
             #expect(simulator.liveSessions(username: "alice").count == 1)
-            try await Task.sleep(for: .milliseconds(350))
+            clock.advance(0.35)
             #expect(simulator.liveSessions(username: "alice").isEmpty)
         }
     }
 
     @Test("SSO max ends a session that keeps refreshing; refresh_expires_in shrinks toward it")
     func sessionMaximum() async throws {
-        try await withSimTestServer({
+        let clock = ManualSimulatorClock()
+        try await withSimTestServer(clock: clock, {
             $0.ssoSessionIdle = 0.5
             $0.ssoSessionMax = 1.0
         }) { simulator, realm in
             var tokens = try await realm.tokens()
             var lifetimes: [Double] = []
             for _ in 0..<3 {
-                try await Task.sleep(for: .milliseconds(250))
+                clock.advance(0.25)
                 let refreshed = try await realm.refresh(tokens.refresh)
                 #expect(refreshed.status == 200)
                 tokens = try #require(SimTestTokens(refreshed))
@@ -145,7 +148,7 @@ struct SimulatorRefreshTests {
             // At 0.75 s at the latest only the 0.25 s to the maximum remain, less than idle.
             #expect(lifetimes.first == 0.5)
             #expect((lifetimes.last ?? 1) < 0.5)
-            try await Task.sleep(for: .milliseconds(300))
+            clock.advance(0.3)
             #expect(try await realm.refresh(tokens.refresh).status == 400)
             #expect(simulator.liveSessions(username: "alice").isEmpty)
         }

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import KeycloakSimulator
 import NIOHTTP1
@@ -5,13 +6,20 @@ import NIOHTTP1
 /// Starts a simulator with a short lifetime (a backstop should a test hang), runs `body` and
 /// always shuts the simulator down.
 func withSimTestServer<Result: Sendable>(
+    clock: ManualSimulatorClock? = nil,
     _ configure: (inout SimulatorConfiguration) -> Void = { _ in },
     _ body: (KeycloakSimulator, SimTestRealm) async throws -> Result
 ) async throws -> Result {
     var configuration = SimulatorConfiguration()
     configuration.maximumLifetime = 20
     configure(&configuration)
-    let simulator = try await KeycloakSimulator.start(configuration)
+    let now: @Sendable () -> Double
+    if let clock {
+        now = { clock.now }
+    } else {
+        now = { Date().timeIntervalSince1970 }
+    }
+    let simulator = try await KeycloakSimulator.start(configuration, clock: now)
     do {
         let result = try await body(simulator, SimTestRealm(simulator))
         await simulator.shutdown()
@@ -128,4 +136,16 @@ func simTestEventually(within seconds: Double = 3, _ condition: () -> Bool) asyn
         try await Task.sleep(for: .milliseconds(5))
     }
     return condition()
+}
+
+/// A simulator clock that moves only when a test advances it, so lifetime tests do not depend on
+/// how busy the machine is.
+final class ManualSimulatorClock: Sendable {
+    private let seconds = Mutex<Double>(1_800_000_000)
+
+    var now: Double { seconds.withLock { $0 } }
+
+    func advance(_ delta: Double) {
+        seconds.withLock { $0 += delta }
+    }
 }
