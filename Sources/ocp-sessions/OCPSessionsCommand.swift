@@ -12,7 +12,11 @@ struct OCPSessionsCommand: AsyncParsableCommand {
             69 IAM unavailable; 75 timed out waiting (or registry locked); 77 credentials rejected or account locked;
             78 configuration error.
             """,
-        subcommands: [TokenCommand.self, SimulatorCommand.self, SimulateCommand.self, WorkerCommand.self]
+        subcommands: [
+            TokenCommand.self, ExecCommand.self, ListCommand.self, LeasesCommand.self, RevokeCommand.self,
+            PruneCommand.self, StatusCommand.self, EventsCommand.self, SimulateCommand.self, SimulatorCommand.self,
+            WorkerCommand.self,
+        ]
     )
 
     /// Parses and runs the command, turning a usage error (unknown flag, bad value, a failed

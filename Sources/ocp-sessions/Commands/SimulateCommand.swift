@@ -48,7 +48,7 @@ struct SimulateCommand: AsyncParsableCommand {
     /// The flags checked and resolved; a `CLIError.usage` (exit 64) names the first bad one.
     func settings() throws -> SimulationSettings {
         guard (1...64).contains(workers) else { throw CLIError.usage("--workers must be between 1 and 64") }
-        guard let parsed = SimulationDuration(duration), SimulationDuration.allowed.contains(parsed.seconds) else {
+        guard let parsed = DurationText(duration), SimulationSettings.allowedDurations.contains(parsed.seconds) else {
             throw CLIError.usage("--duration must be 0.2s to 10m, written like 10, 10s, 500ms or 2m (got '\(duration)')")
         }
         guard (1...100).contains(limit) else { throw CLIError.usage("--limit must be between 1 and 100") }

@@ -2,10 +2,13 @@ import KeycloakSimulator
 
 /// The workload `simulate` runs twice, once per column of its table.
 struct SimulationSettings: Sendable {
+    /// The shortest and longest runs `simulate` accepts, in seconds.
+    static let allowedDurations: ClosedRange<Double> = 0.2...600
+
     /// Worker OS processes per run.
     var workers: Int
     /// How long each run lasts.
-    var duration: SimulationDuration
+    var duration: DurationText
     /// The simulated IAM's session limit for the user (and the limit ocp-sessions is told).
     var limit: Int
     /// What the IAM's limiter does at the limit.

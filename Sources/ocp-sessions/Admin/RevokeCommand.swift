@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import OCPSessions
+
+struct RevokeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revoke",
+        abstract: "Log sessions out at the IAM and remove them from the registry.",
+        discussion: """
+            Give session ids (see `list`), or --idle (unleased sessions) or --all (every session) of the
+            selected account; --all-accounts extends --idle or --all to every account in the registry.
+            A leased session, or one whose handed-out token is still valid, needs --force. A session
+            the IAM already forgot counts as revoked. No password is needed.
+
+            Exit codes: 0 everything chosen was revoked; 1 some could not be (see the output).
+
+            Examples:
+              ocp-sessions revoke --idle
+              ocp-sessions revoke --all --all-accounts --force     # end of the day
+              ocp-sessions revoke 6a1f0c2e-...
+            """
+    )
+
+    @OptionGroup var account: AccountOptions
+    @Argument(help: "Session ids (session_state) to revoke.")
+    var ids: [String] = []
+    @Flag(help: "Revoke the idle sessions.")
+    var idle = false
+    @Flag(help: "Revoke every session.")
+    var all = false
+    @Flag(name: .customLong("all-accounts"), help: "With --idle or --all: every account in the registry.")
+    var allAccounts = false
+    @Flag(help: "Also revoke leased sessions and sessions whose handed-out token is still valid.")
+    var force = false
+    @Flag(help: "Print a JSON array of outcomes.")
+    var json = false
+    @Option(help: "Recorded in the event log as who revoked (default: the parent process's name).")
+    var label: String?
+
+    func validate() throws {
+        let modes = [!ids.isEmpty, idle, all].filter { $0 }.count
+        guard modes == 1 else { throw ValidationError("give session ids, --idle or --all (exactly one of them)") }
+        if allAccounts && !ids.isEmpty { throw ValidationError("--all-accounts goes with --idle or --all, not with ids") }
+        if let bad = ids.first(where: { $0.isEmpty || $0.count > 200 || $0.contains(where: \.isWhitespace) }) {
+            throw ValidationError("'\(bad.prefix(40))' is not a session id")
+        }
+    }
+
+    func run() async throws {
+        try await CommandRunner.run { try await CommandContext.with(account) { context in
+            let selection: RevokeSelection = !ids.isEmpty ? .ids(ids) : (idle ? .idle : .all)
+            var key: AccountKey?
+            if ids.isEmpty && !allAccounts {
+                guard let selected = context.settings.accountKey else {
+                    throw CLIError.configuration(
+                        "revoke --\(idle ? "idle" : "all") needs an account (--host and --username, or their variables) or --all-accounts")
+                }
+                key = selected
+            }
+            let outcomes = try await context.pool.revoke(
+                selection, account: key, force: force, label: label ?? ProcessIdentity.defaultLabel,
+                resolve: try context.settings.resolver())
+            Self.print(outcomes, json: json)
+            let failed = outcomes.filter { $0.result != .revoked }
+            if !failed.isEmpty {
+                throw CLIError.failure("\(failed.count) of \(outcomes.count) session(s) not revoked", 1)
+            }
+        } }
+    }
+
+    static func print(_ outcomes: [AdminOutcome], json: Bool) {
+        if json {
+            Swift.print(JSONOutput.render(.array(outcomes.map(ListingJSON.outcome))))
+            return
+        }
+        if outcomes.isEmpty {
+            Swift.print("nothing to revoke")
+            return
+        }
+        for outcome in outcomes {
+            let account = outcome.account.map { " (\($0))" } ?? ""
+            Swift.print("\(outcome.result.rawValue): \(outcome.sessionID)\(account): \(outcome.message)")
+        }
+    }
+}
