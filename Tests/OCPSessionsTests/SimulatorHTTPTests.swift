@@ -33,15 +33,22 @@ struct SimulatorHTTPTests {
     func bodyTooLarge() async throws {
         try await withSimTestServer { simulator, realm in
             let padding = String(repeating: "a", count: 70 * 1024)
-            let response = try await realm.post(
-                "protocol/openid-connect/token",
-                [
-                    ("grant_type", "password"), ("client_id", "ocp"), ("username", "alice"), ("password", "alice-pass"),
-                    ("padding", padding),
-                ])
-            #expect(response.status == 413)
+            // The server answers 413 and closes the connection; a client still writing the body may
+            // see the close before it reads the answer. Either way the request is refused.
+            do {
+                let response = try await realm.post(
+                    "protocol/openid-connect/token",
+                    [
+                        ("grant_type", "password"), ("client_id", "ocp"), ("username", "alice"), ("password", "alice-pass"),
+                        ("padding", padding),
+                    ])
+                #expect(response.status == 413)
+            } catch {
+                #expect("\(error)".contains("closed"), "\(error)")
+            }
             #expect(simulator.statistics().loginAttempts == 0)
-            #expect(try await realm.get(".well-known/openid-configuration").status == 200)
+            let discovery = try await realm.get(".well-known/openid-configuration")
+            #expect(discovery.status == 200)
         }
     }
 
