@@ -146,7 +146,7 @@ public final class SessionPool: Sendable {
                     throw OCPSessionsError(.timedOut, WaitDescription.describe(
                         reason, snapshot: snapshot, scheduler: scheduler, waited: options.waitTimeout, now: clock.now()))
                 }
-                try await clock.sleep(seconds: Double.random(in: 0.004...0.020))
+                try await waitForRegistryChange(until: min(deadline, clock.monotonic() + 0.05))
             }
         }
     }
@@ -198,11 +198,28 @@ public final class SessionPool: Sendable {
             return .reconcile(loginIDs: loginIDs, accessToken: try openAccessToken(tx: tx, sessionID: via))
         case .wait(let reason):
             if let held = ticket {
-                try tx.heartbeatWaiter(ticket: held, now: now)
+                // A heartbeat is a commit, and every commit wakes the other waiters: renew it only
+                // when a quarter of the waiter timeout has passed.
+                let beat = snapshot.waiters.first { $0.ticket == held }?.heartbeatAt ?? 0
+                if now - beat >= scheduler.policy.waiterTimeout / 4 { try tx.heartbeatWaiter(ticket: held, now: now) }
             } else {
                 ticket = try tx.enqueueWaiter(accountID: accountID, holder: holder, now: now)
             }
             return .wait(reason, snapshot)
+        }
+    }
+
+    /// Sleeps until another process commits to the registry (a lease released, a session
+    /// refreshed, ...) or until `until` (monotonic): expiries and dead holders need no commit to
+    /// matter. Backends that cannot tell cheaply are polled on time alone.
+    func waitForRegistryChange(until: Double) async throws {
+        guard let start = registry.changeCounter() else {
+            try await clock.sleep(seconds: Double.random(in: 0.004...0.020))
+            return
+        }
+        while clock.monotonic() < until {
+            try await clock.sleep(seconds: 0.001)
+            if registry.changeCounter() != start { return }
         }
     }
 

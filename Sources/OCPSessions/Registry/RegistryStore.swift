@@ -17,6 +17,13 @@ public protocol RegistryStore: AnyObject, Sendable {
     func write<T>(_ body: (RegistryWriter) throws -> T) throws -> T
     /// Runs `body` on a consistent snapshot.
     func read<T>(_ body: (RegistryReader) throws -> T) throws -> T
+    /// A number that changes whenever another process commits, cheap enough to poll every
+    /// millisecond; nil when the backend cannot tell (waiters then poll on time alone).
+    func changeCounter() -> Int64?
+}
+
+extension RegistryStore {
+    public func changeCounter() -> Int64? { nil }
 }
 
 /// Reads inside a transaction.

@@ -120,6 +120,14 @@ public final class SQLiteRegistry: RegistryStore, @unchecked Sendable {
     }
 
     /// `PRAGMA quick_check`: "ok" or SQLite's first complaint.
+    /// `PRAGMA data_version`: changes when another connection commits; no lock taken.
+    public func changeCounter() -> Int64? {
+        lock.withLock { (try? database.queryOne("PRAGMA data_version"))?.int(0).map(Int64.init) }
+    }
+
+    /// Times this connection waited for another process's write lock.
+    public var busyRetries: Int { lock.withLock { database.busyRetries } }
+
     public func integrityCheck() throws -> String {
         try lock.withLock {
             let db = database

@@ -8,6 +8,10 @@ import CSQLite
 public final class Database {
     let handle: OpaquePointer
     private var statementCache: [String: Statement] = [:]
+    private let busyWait: BusyWait
+
+    /// Times this connection found the file locked by another process and waited.
+    public var busyRetries: Int { busyWait.retries }
 
     /// Opens (or creates) the file. `busyTimeout` bounds how long a write waits for another process.
     public init(path: String, create: Bool = true, busyTimeout: Double = 5) throws(SQLiteError) {
@@ -21,8 +25,9 @@ public final class Database {
             throw SQLiteError(code: rc, message: message)
         }
         handle = db
+        busyWait = BusyWait(timeout: busyTimeout)
         sqlite3_extended_result_codes(db, 1)
-        sqlite3_busy_timeout(db, Int32(max(0, busyTimeout) * 1000))
+        busyWait.install(on: db)
     }
 
     deinit {
