@@ -8,7 +8,7 @@ struct OCPSessionsCommand: AsyncParsableCommand {
         commandName: "ocp-sessions",
         abstract: "Share a small, fixed number of IAM sessions among a team's scripts.",
         discussion: """
-            Exit codes: 0 ok; 1 revoke incomplete; 64 usage; 65 malformed IAM data or damaged/newer registry;
+            Exit codes: 0 ok; 1 revoke or prune incomplete; 64 usage; 65 malformed IAM data or damaged/newer registry;
             69 IAM unavailable; 75 timed out waiting (or registry locked); 77 credentials rejected or account locked;
             78 configuration error.
             """,

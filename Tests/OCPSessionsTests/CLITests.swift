@@ -68,6 +68,8 @@ struct CLITests {
             #expect(lease["label"] as? String == "nightly-sync")
             #expect(lease["session_id"] as? String == sessionID)
             #expect(lease["pid"] as? Int32 == holder.pid)
+            #expect((lease["account"] as? [String: Any])?["host"] as? String == simulator.baseURL)
+            #expect(lease["host"] as? String == ProcessInfo.processInfo.hostName || lease["host"] is String)
             let leasedRow = try #require((try await cli.run(["list", "--json"]).json as? [[String: Any]])?.first)
             #expect(leasedRow["state"] as? String == "leased")
             #expect((leasedRow["lease"] as? [String: Any])?["label"] as? String == "nightly-sync")

@@ -88,7 +88,7 @@ struct CrashRecoveryTests {
         try await exclusively { try await withSimulator({ config in
             config.sessionLimit = 1
             config.revokeRefreshToken = true
-            config.accessTokenLifespan = 30
+            config.accessTokenLifespan = 60
         }) { simulator in
             let fleet = WorkerFleet(simulator: simulator, registryPath: dir + "/registry.sqlite")
             let limit = ["--max-sessions", "1"]

@@ -96,7 +96,9 @@ struct ExecTests {
             // The first login and the replacement of the killed session; refreshes in between.
             #expect(stats.logins == 2)
             #expect(stats.refreshes >= 3)
-            #expect(stats.refreshErrors.values.reduce(0, +) <= 1)
+            // The killed session is found dead by whichever refresh comes first: the holder's and
+            // a child's `token --lease` may each meet it once, never more.
+            #expect(stats.refreshErrors.values.reduce(0, +) <= 2)
         }
     }
 

@@ -179,3 +179,27 @@ struct LeaseLifecycleTests {
         } }
     }
 }
+
+/// The README's five lines, against the default registry (`OCP_SESSIONS_REGISTRY`).
+@Suite("acquireLease() on the default registry")
+struct DefaultPoolTests {
+    @Test("the top-level acquireLease reuses one session through DefaultPool")
+    func readmeLibraryExample() async throws {
+        let dir = TestPaths.temporaryDirectory("ocp-default")
+        defer { TestPaths.remove(dir) }
+        // The default pool reads its path once, on first use; no other test uses it.
+        setenv("OCP_SESSIONS_REGISTRY", dir + "/registry.sqlite", 1)
+        try await exclusively { try await withSimulator({ _ in }) { simulator in
+            let account = AccountConfiguration(host: simulator.baseURL, username: "alice", password: .constant("alice-pass"))
+            for _ in 0..<3 {
+                let lease = try await acquireLease(account: account, options: LeaseOptions(minValidity: 60))
+                let token = try await lease.token()
+                #expect(try await SimTestRealm(simulator).protected(token).status == 200)
+                await lease.release()
+            }
+            #expect(simulator.statistics().logins == 1)
+            #expect(FileManager.default.fileExists(atPath: dir + "/registry.sqlite"))
+            await DefaultPool.shutdown()
+        } }
+    }
+}

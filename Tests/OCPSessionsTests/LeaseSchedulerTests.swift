@@ -288,6 +288,22 @@ struct LeaseSchedulerLoginTests {
         #expect(atEffective.login("in2").action() == .wait(.atLimit))
     }
 
+    @Test func afterMaxDenialsOneAttemptOnceAnIdleTimeoutHasPassed() {
+        // Foreign sessions filled the limit; we hold none. Their idle timeout (1800 s + 120 s
+        // grace) after the last denial they may be gone: one attempt then, not before.
+        func fixture(lastDenialAgo: Double) -> SchedulerFixture {
+            let base = SchedulerFixture(limit: 5)
+            return base.account {
+                $0.consecutiveDenials = 3
+                $0.effectiveCapacity = 0
+                $0.idleTimeout = 1800
+                $0.loginBlockedUntil = base.now - lastDenialAgo + 60
+            }
+        }
+        #expect(fixture(lastDenialAgo: 1919).action() == .wait(.atLimit))
+        #expect(fixture(lastDenialAgo: 1920).action() == .login)
+    }
+
     @Test func belowMaxDenialsEffectiveCapacityDoesNotBlock() {
         let fixture = SchedulerFixture(limit: 5)
             .account { $0.consecutiveDenials = 2; $0.effectiveCapacity = 1 }

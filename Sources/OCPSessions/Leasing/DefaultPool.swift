@@ -4,7 +4,7 @@ import Foundation
 /// The process-wide pool on the default registry (`$OCP_SESSIONS_REGISTRY`, else
 /// `$XDG_STATE_HOME/ocp-sessions/registry.sqlite`), for callers that need no other.
 public enum DefaultPool {
-    private static let state = Mutex<SessionPool?>(nil)
+    fileprivate static let state = Mutex<SessionPool?>(nil)
 
     /// The registry path used when none is given.
     public static func defaultRegistryPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
@@ -27,6 +27,18 @@ public enum DefaultPool {
                 throw OCPSessionsError.wrap(error)
             }
         }
+    }
+}
+
+extension DefaultPool {
+    /// Shuts the shared pool's HTTP clients down and forgets it (the next `shared()` opens a new
+    /// one). Call it before the process exits if it used `acquireLease`.
+    public static func shutdown() async {
+        let pool = state.withLock { pool -> SessionPool? in
+            defer { pool = nil }
+            return pool
+        }
+        await pool?.shutdown()
     }
 }
 

@@ -100,6 +100,8 @@ extension SessionPool {
             provider = try await self.provider(for: account, accountID: accountID)
         } catch {
             try writeRegistry { try $0.deleteLogin(id: loginID) }
+            // An IAM not reachable for discovery yet is retried within the wait like any other.
+            if let failure = error as? IdPError, failure.isTransient { throw failure }
             throw OCPSessionsError.wrap(error)
         }
         let tokens: TokenSet
@@ -131,7 +133,7 @@ extension SessionPool {
             try tx.appendEvent(EventRecord(at: now, accountID: accountID, kind: .login, sessionID: session.id,
                                            leaseID: leaseID, pid: holder.pid, detail: holder.label))
         }
-        if tokens.expiresIn < options.minValidity {
+        if !Self.isMeetable(options.minValidity, lifetime: tokens.expiresIn) {
             try writeRegistry { try $0.deleteLease(id: leaseID) }
             throw Self.unmeetable(minValidity: options.minValidity, lifetime: tokens.expiresIn)
         }

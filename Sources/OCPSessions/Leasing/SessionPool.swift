@@ -217,22 +217,33 @@ public final class SessionPool: Sendable {
             try await clock.sleep(seconds: Double.random(in: 0.004...0.020))
             return
         }
+        // From 2 ms, doubling to 16 ms while nothing changes: a freed session is handed on quickly,
+        // and a dozen long waiters do not take the CPU from the process holding the lock.
+        var interval = 0.002
         while clock.monotonic() < until {
-            try await clock.sleep(seconds: 0.001)
+            try await clock.sleep(seconds: interval)
             if registry.changeCounter() != start { return }
+            interval = min(0.016, interval * 2)
         }
     }
 
     func checkValidityIsMeetable(accountID: Int64, minValidity: Double) throws {
         // Known only after a first login; checked again on every token the IAM issues.
         if let lifetime = try readRegistry({ try $0.snapshot(accountID: accountID)?.account.accessLifetime }),
-           minValidity > lifetime {
+           !Self.isMeetable(minValidity, lifetime: lifetime) {
             throw Self.unmeetable(minValidity: minValidity, lifetime: lifetime)
         }
     }
 
+    /// Whether tokens living `lifetime` seconds can be handed out with `minValidity` left. A token is
+    /// never fresher than its lifetime less the request's latency, so asking for (nearly) the whole
+    /// lifetime would refresh on every call: at most 90% of it can be promised.
+    static func isMeetable(_ minValidity: Double, lifetime: Double) -> Bool {
+        minValidity <= lifetime * 0.9
+    }
+
     static func unmeetable(minValidity: Double, lifetime: Double) -> OCPSessionsError {
-        OCPSessionsError(.configuration, "--min-validity \(Int(minValidity.rounded(.up)))s cannot be met: the IAM issues access tokens valid for \(Int(lifetime))s; ask for less")
+        OCPSessionsError(.configuration, "--min-validity \(Int(minValidity.rounded(.up)))s cannot be met: the IAM issues access tokens valid for \(Int(lifetime))s, of which at most 90% can be promised; ask for less")
     }
 
     // MARK: - Registry access

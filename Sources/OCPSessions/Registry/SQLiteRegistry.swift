@@ -21,7 +21,7 @@ public final class SQLiteRegistry: RegistryStore, @unchecked Sendable {
     /// Opens or creates the registry at `path`. `busyTimeout` bounds how long a transaction waits
     /// for another process's write lock.
     public init(
-        path: String, busyTimeout: Double = 5,
+        path: String, busyTimeout: Double = 15,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(RegistryError) {
         self.path = path

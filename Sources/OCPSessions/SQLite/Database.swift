@@ -14,7 +14,7 @@ public final class Database {
     public var busyRetries: Int { busyWait.retries }
 
     /// Opens (or creates) the file. `busyTimeout` bounds how long a write waits for another process.
-    public init(path: String, create: Bool = true, busyTimeout: Double = 5) throws(SQLiteError) {
+    public init(path: String, create: Bool = true, busyTimeout: Double = 15) throws(SQLiteError) {
         var db: OpaquePointer?
         var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
         if create { flags |= SQLITE_OPEN_CREATE }

@@ -95,13 +95,19 @@ public struct LeaseScheduler: Sendable {
     }
 
     /// After limiter denials the account gets at most one login attempt per block period, and after
-    /// `maxConsecutiveDenials` none beyond the capacity the IAM last allowed, until a login succeeds.
+    /// `maxConsecutiveDenials` none beyond the capacity the IAM last allowed until a login succeeds —
+    /// or until an idle timeout has passed since the last denial: the sessions unknown to us that
+    /// filled the limit may have idled out by then, and without this an account whose foreign
+    /// sessions left would stay blocked for good. That is one attempt per idle timeout (30 min by
+    /// default), far below any brute-force counter's pace.
     func loginBlock(_ account: AccountRecord, counted: Int, now: Double) -> WaitReason? {
         if let until = account.loginBlockedUntil, now < until { return .loginBlocked(until: until) }
         if account.consecutiveDenials >= policy.maxConsecutiveDenials,
             let effective = account.effectiveCapacity, counted >= effective
         {
-            return .atLimit
+            let lastDenial = (account.loginBlockedUntil ?? now) - policy.loginBlockAfterDenial
+            let idle = account.idleTimeout.map { $0 + policy.idleGrace } ?? policy.defaultIdleTimeout
+            if now - lastDenial < idle { return .atLimit }
         }
         return nil
     }

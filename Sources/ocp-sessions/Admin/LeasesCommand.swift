@@ -23,7 +23,9 @@ struct LeasesCommand: AsyncParsableCommand {
                 print(JSONOutput.object([
                     ("leases", .array(leases.map { lease in
                         guard case .object(let fields) = ListingJSON.lease(lease) else { return .null }
-                        return .object(fields + [("session_id", .string(lease.sessionID))] + ListingJSON.account(lease.account))
+                        return .object(fields + [
+                            ("session_id", .string(lease.sessionID)), ("account", .object(ListingJSON.account(lease.account))),
+                        ])
                     })),
                     ("waiting", .array(waiting.map(ListingJSON.waiter))),
                 ]))

@@ -33,7 +33,7 @@ enum ListingJSON {
     }
 
     static func waiter(_ waiter: WaiterListing) -> JSONOutput.Value {
-        .object([("ticket", .integer(Int(waiter.ticket)))] + account(waiter.account) + holder(waiter.holder) + [
+        .object([("ticket", .integer(Int(waiter.ticket))), ("account", .object(account(waiter.account)))] + holder(waiter.holder) + [
             ("waiting_since", time(waiter.enqueuedAt)), ("alive", .bool(waiter.alive)),
         ])
     }

@@ -92,7 +92,8 @@ struct ResolvedSettings {
         username = pick(options.username, "OCP_USERNAME", "username")
         maxSessions = try integer(options.maxSessions, "OCP_MAX_SESSIONS", "max-sessions", default: 5, range: 1...1000)
         reserve = try integer(options.reserve, "OCP_RESERVE", "reserve", default: 0, range: 0...999)
-        registry = pick(options.registry, "OCP_SESSIONS_REGISTRY", "registry") ?? Self.defaultRegistry(environment)
+        registry = Self.expandingHome(pick(options.registry, "OCP_SESSIONS_REGISTRY", "registry"), environment)
+            ?? Self.defaultRegistry(environment)
         caFile = pick(options.caFile, "OCP_CA_FILE", "ca-file")
         scope = pick(options.scope, "OCP_SCOPE", "scope")
         clientSecretFile = pick(options.clientSecretFile, "OCP_CLIENT_SECRET_FILE", "client-secret-file")
@@ -100,6 +101,12 @@ struct ResolvedSettings {
             throw CLIError.configuration("--reserve \(reserve) leaves no session of the \(maxSessions) allowed; lower it")
         }
         password = PasswordSources.resolve(options, environment: environment, profile: profile)
+    }
+
+    /// `~/x` as the shell would expand it: a quoted `--registry '~/x'` or a profile value is not.
+    static func expandingHome(_ path: String?, _ environment: [String: String]) -> String? {
+        guard let path, path == "~" || path.hasPrefix("~/") else { return path }
+        return (environment["HOME"] ?? NSHomeDirectory()) + path.dropFirst()
     }
 
     static func defaultRegistry(_ environment: [String: String]) -> String {
