@@ -77,7 +77,7 @@ struct KeycloakHTTPTransportTests {
                     try await transport.send(KeycloakHTTPRequest(method: .post, url: server.baseURL + "/token", body: [1]))
                 }
                 guard case .sentWithoutAnswer = failure else { Issue.record("got \(String(describing: failure))"); return }
-                #expect(ContinuousClock.now - started < .seconds(3))
+                #expect(ContinuousClock.now - started < .seconds(10))  // far below any default; wide for a loaded machine
             }
         }
     }
@@ -90,7 +90,7 @@ struct KeycloakHTTPTransportTests {
                 await #expect(throws: KeycloakTransportFailure.self) {
                     try await transport.send(KeycloakHTTPRequest(method: .get, url: server.baseURL + "/x", timeout: .milliseconds(200)))
                 }
-                #expect(ContinuousClock.now - started < .seconds(3))
+                #expect(ContinuousClock.now - started < .seconds(10))  // the default is 30 s
             }
         }
     }
@@ -127,7 +127,7 @@ struct KeycloakHTTPTransportTests {
                     try await transport.send(KeycloakHTTPRequest(method: .get, url: url))
                 }
                 guard case .tls = failure else { Issue.record("got \(String(describing: failure))"); return }
-                #expect(ContinuousClock.now - started < .seconds(2))
+                #expect(ContinuousClock.now - started < .seconds(5))  // no retries until a timeout
                 #expect(KeycloakResponseClassifier.classify(failure!, for: .login).kind == .configuration)
             }
             let caFile = try KeycloakTestCertificates.temporaryFile(KeycloakTestCertificates.caPEM)

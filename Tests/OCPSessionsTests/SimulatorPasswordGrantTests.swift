@@ -178,20 +178,22 @@ struct SimulatorPasswordGrantTests {
 
     @Test("login cost delays the answer without blocking others")
     func loginCost() async throws {
-        try await withSimTestServer({ $0.loginCost = 1.0 }) { _, realm in
+        // Run apart from the process-spawning tests: the bounds below are about scheduling, and a
+        // machine busy with a dozen processes adds its own delay.
+        try await exclusively { try await withSimTestServer({ $0.loginCost = 1.5 }) { _, realm in
             let start = Date()
             async let first = realm.login()
             async let second = realm.login()
             // Hashing does not block the event loop: other requests are answered meanwhile.
             let discovery = try await realm.get(".well-known/openid-configuration")
             #expect(discovery.status == 200)
-            #expect(Date().timeIntervalSince(start) < 1.0)
+            #expect(Date().timeIntervalSince(start) < 1.5)
             let answers = try await [first, second]
             #expect(answers.allSatisfy { $0.status == 200 })
-            // Both waited, in parallel rather than one after the other (that would take 2 s); the
-            // margin is wide because the suite shares two cores with process-spawning tests.
+            // Both waited, in parallel rather than one after the other (that would take 3 s).
             let elapsed = Date().timeIntervalSince(start)
-            #expect(elapsed >= 1.0 && elapsed < 1.9)
-        }
+            #expect(elapsed >= 1.5)
+            #expect(elapsed < 2.9)
+        } }
     }
 }
