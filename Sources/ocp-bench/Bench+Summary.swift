@@ -19,7 +19,7 @@ extension Bench {
             progress("ocp-sessions revoke --all --force on every registry")
             var failed: [String] = []
             let aged = settings.ageingLevels.map { (BenchUser.ageing, "\(directory)/aged-\($0).sqlite") }
-            for (user, registry) in [(BenchUser.ours, registryPath)] + aged {
+            for (user, registry) in [(BenchUser.ours, registryPath), (BenchUser.roomy, registryPath)] + aged {
                 let result = Spawn.run(settings.ocpSessions, ["revoke", "--all", "--force"],
                                        environment: cliEnvironment(user, registry: registry), timeout: 60)
                 if !result.succeeded { failed.append("\(registry): exit \(result.status) \(result.stdout.prefix(200))") }
@@ -27,11 +27,12 @@ extension Bench {
             if !failed.isEmpty { notice("revoke --all failed: \(failed.joined(separator: "; "))") }
             cleanups[.ours] = "ocp-sessions revoke --all --force"
             cleanups[.ageing] = "ocp-sessions revoke --all --force"
+            cleanups[.roomy] = "ocp-sessions revoke --all --force"
         }
         let after = Dictionary(uniqueKeysWithValues: BenchUser.allCases.map { ($0.rawValue, sessionsAlive($0)) })
         let who: [BenchUser: String] = [
             .ours: "ocp-sessions", .ageing: "ocp-sessions (ageing registries)", .loginPerCall: "password login per call",
-            .oidcAgent: "oidc-agent",
+            .oidcAgent: "oidc-agent", .roomy: "ocp-sessions (limit 16 diagnostic)",
         ]
         for user in BenchUser.allCases {
             // oidc-agent's cleanup (stopping it) happened when its phase ended: count from before that.
@@ -106,7 +107,7 @@ extension Bench {
             let note = settings.loginCost == 0.05 ? "" : " (login cost \(settings.loginCost) s, target assumes 0.05 s)"
             add("warm path >= 50x faster than a password login per call", String(format: "%.0fx%@", speedup, note), speedup >= 50)
         }
-        if let row = report.processes.first(where: { $0.processes == 8 }) {
+        if let row = report.processes.first(where: { $0.processes == 8 && $0.maxSessions == 5 }) {
             add(">= 3,000 warm cycles/s with 8 processes", String(format: "%.0f cycles/s", row.cyclesPerSecond),
                 row.cyclesPerSecond >= 3_000)
         }
@@ -131,14 +132,18 @@ extension Bench {
         } else {
             add("forced refresh faster than oidc-agent, 8 callers (aggregate calls/s)", "oidc-agent not measured", nil)
         }
-        let steady = report.iamLoad.filter { $0.workload.hasPrefix("ocp-sessions") && !$0.workload.contains("force-refresh") }
+        // Steady state: every workload of ours but forced refreshes, and but the limit-16 row, whose
+        // processes fill their empty pool (up to 8 logins) before the measurement starts.
+        let steady = report.iamLoad.filter {
+            $0.workload.hasPrefix("ocp-sessions") && !$0.workload.contains("force-refresh") && !$0.workload.contains("limit 16")
+        }
         let tokens = steady.reduce(0) { $0 + $1.tokens }, logins = steady.reduce(0) { $0 + $1.logins }
         if tokens > 0 {
             let rate = Double(logins) * 1000 / Double(tokens)
             add("<= 0.01 logins per 1,000 tokens in steady state",
                 String(format: "%d logins / %d tokens = %.4f per 1,000", logins, tokens, rate), rate <= 0.01)
         }
-        let ours = report.sessionsAlive.filter { $0.user == BenchUser.ours.rawValue || $0.user == BenchUser.ageing.rawValue }
+        let ours = report.sessionsAlive.filter { [BenchUser.ours, .ageing, .roomy].map(\.rawValue).contains($0.user) }
         if !ours.isEmpty, ours.allSatisfy({ $0.afterCleanup != nil }) {
             let left = ours.reduce(0) { $0 + ($1.afterCleanup ?? 0) }
             add("no sessions alive after revoke --all", "\(left) left (of \(ours.reduce(0) { $0 + $1.atEnd }))", left == 0)

@@ -39,6 +39,8 @@ enum BenchUser: String, CaseIterable {
     case oidcAgent = "carol"
     /// ocp-sessions on the aged registries.
     case ageing = "dave"
+    /// ocp-sessions with a limit above the process count (phase 2's diagnostic row).
+    case roomy = "erin"
 
     var password: String { rawValue + "-pass" }
 }

@@ -29,6 +29,8 @@ struct RunCommand: AsyncParsableCommand {
     var runs: Int?
     @Flag(help: "Print the figures as JSON instead of a table.")
     var json = false
+    @Option(name: .customLong("json-out"), help: "Also write the JSON to this file (the table still prints).")
+    var jsonOut: String?
     @Flag(help: "Small counts, for a smoke run.")
     var quick = false
     @Option(name: .customLong("ocp-sessions"), help: "The ocp-sessions binary (default: beside this one).")
@@ -53,10 +55,12 @@ struct RunCommand: AsyncParsableCommand {
         bench.summarize()
         bench.report.settings.loadAverageAtEnd = Bench.loadAverage()
         await bench.stop()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let encoded = try encoder.encode(bench.report)
+        if let jsonOut { try encoded.write(to: URL(fileURLWithPath: jsonOut)) }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(bench.report), as: UTF8.self))
+            print(String(decoding: encoded, as: UTF8.self))
         } else {
             print(ReportTable.render(bench.report))
         }

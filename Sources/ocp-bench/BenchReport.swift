@@ -40,13 +40,15 @@ struct BenchReport: Codable, Sendable {
     /// Phase 2: N processes on one registry.
     struct ProcessRow: Codable, Sendable {
         var processes: Int
+        /// The account's session limit (5, or 16 in the diagnostic row).
+        var maxSessions: Int
         var cyclesPerSecond: Double
         var wait: Latency
         var busyRetries: Int
         var failures: Int
 
         enum CodingKeys: String, CodingKey {
-            case processes, cyclesPerSecond = "cycles_per_second", wait, busyRetries = "busy_retries", failures
+            case processes, maxSessions = "max_sessions", cyclesPerSecond = "cycles_per_second", wait, busyRetries = "busy_retries", failures
         }
     }
 

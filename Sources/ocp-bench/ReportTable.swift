@@ -12,7 +12,7 @@ enum ReportTable {
         var rows: [[String]] = []
         if let warm = report.warmPath { rows.append(latencyRow("1. warm acquire+release, 1 process", 1, warm, 0)) }
         for row in report.processes {
-            var cells = latencyRow("2. warm, \(row.processes) processes (wait = acquire)", row.processes, row.wait, row.failures)
+            var cells = latencyRow("2. warm, \(row.processes) processes, limit \(row.maxSessions) (wait = acquire)", row.processes, row.wait, row.failures)
             cells[6] = String(format: "%.0f", row.cyclesPerSecond)
             cells.append("busy retries \(row.busyRetries)")
             rows.append(cells)

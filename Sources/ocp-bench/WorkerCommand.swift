@@ -14,12 +14,13 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option var username: String
     @Option(name: .customLong("start-at")) var startAt: Double
     @Option var duration: Double
+    @Option(name: .customLong("max-sessions")) var maxSessions: Int = 5
 
     func run() async throws {
         let password = ProcessInfo.processInfo.environment["OCP_BENCH_PASSWORD"] ?? ""
         let store = try SQLiteRegistry(path: registry, environment: [:])
         let pool = SessionPool(registry: store, connector: KeycloakConnector(environment: [:]))
-        let account = AccountConfiguration(host: host, username: username, password: .constant(password))
+        let account = AccountConfiguration(host: host, username: username, maxSessions: maxSessions, password: .constant(password))
         var output = WorkerOutput()
         // One cycle before the start: the process's first statements and pages are warm.
         if let lease = try? await pool.acquireLease(account: account, options: Bench.warmOptions) { await lease.release() }
