@@ -18,11 +18,12 @@ extension Bench {
         env["OIDC_CONFIG_DIR"] = home
         env["OIDC_ENCRYPTION_PW"] = "test-only"
         env["OIDC_SOCK"] = socket
-        // `-d` keeps the agent in the foreground as our child; `timeout` stops it by itself should
-        // this process die before it does.
+        // `-d` keeps the agent in the foreground; it forks once and both processes block SIGTERM and
+        // SIGINT, so they run in a process group of their own, which `timeout -s KILL` (should this
+        // process die first) or `Spawn.stop` ends with SIGKILL.
         let lifetime = String(Int(max(600, Double(settings.runs) * 4)))
         guard let timeout = Spawn.which("timeout"),
-              let pid = Spawn.background(timeout, [lifetime, agent, "-d", "--quiet", "-a", socket], environment: env,
+              let pid = Spawn.background(timeout, ["-s", "KILL", lifetime, agent, "-d", "--quiet", "-a", socket], environment: env,
                                          stderrPath: home + "/agent.log")
         else {
             notice("oidc-agent did not start: the oidc-agent baseline is NOT measured")
@@ -62,7 +63,8 @@ extension Bench {
 }
 
 extension Spawn {
-    /// Starts a long-lived child (stdout and stderr to `stderrPath`); stop it with `stop`.
+    /// Starts a long-lived child in a new process group (stdout and stderr to `stderrPath`); stop
+    /// it, and whatever it forked, with `stop`.
     static func background(_ path: String, _ arguments: [String], environment: [String: String], stderrPath: String) -> pid_t? {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -70,23 +72,29 @@ extension Spawn {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
         let (argv, envp) = cStrings(path, arguments, environment)
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
         spawnLock.lock()
         defer { spawnLock.unlock() }
-        return posix_spawn(&pid, path, &actions, nil, argv, envp) == 0 ? pid : nil
+        return posix_spawn(&pid, path, &actions, &attributes, argv, envp) == 0 ? pid : nil
     }
 
-    /// SIGTERM, then SIGKILL after a second, and reaps.
+    /// SIGTERM to the child's process group, SIGKILL to it after half a second, and reaps the child.
     static func stop(_ pid: pid_t) {
-        kill(pid, SIGTERM)
+        kill(-pid, SIGTERM)
         var status: Int32 = 0
-        for _ in 0..<100 {
-            if waitpid(pid, &status, WNOHANG) == pid { return }
+        for _ in 0..<50 {
+            if waitpid(pid, &status, WNOHANG) == pid { break }
             usleep(10_000)
         }
-        kill(pid, SIGKILL)
-        waitpid(pid, &status, 0)
+        // The group outlives its leader when the leader forked (oidc-agent does).
+        kill(-pid, SIGKILL)
+        _ = waitpid(pid, &status, WNOHANG)
     }
 }

@@ -13,7 +13,7 @@ extension Bench {
     func countSessionsAlive() {
         let atEnd = Dictionary(uniqueKeysWithValues: BenchUser.allCases.map { ($0.rawValue, sessionsAlive($0)) })
         var cleanups: [BenchUser: String] = [
-            .loginPerCall: "none possible (no logout)", .oidcAgent: "agent stopped with SIGTERM",
+            .loginPerCall: "none possible (no logout)", .oidcAgent: "agent killed (it never logs out)",
         ]
         if access(settings.ocpSessions, X_OK) == 0 {
             progress("ocp-sessions revoke --all --force on every registry")
