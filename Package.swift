@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "OCPSessions", targets: ["OCPSessions"]),
         .library(name: "KeycloakSimulator", targets: ["KeycloakSimulator"]),
         .executable(name: "ocp-sessions", targets: ["ocp-sessions"]),
+        .executable(name: "ocp-bench", targets: ["ocp-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -55,6 +56,17 @@ let package = Package(
                 "KeycloakSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        // Issue 6: the side-by-side benchmark (release build; see docs/performance.md).
+        .executableTarget(
+            name: "ocp-bench",
+            dependencies: [
+                "OCPSessions",
+                "KeycloakSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(
