@@ -21,7 +21,7 @@ struct MultiProcessTests {
             config.limiterBehavior = scenario == .terminateOldest ? .terminateOldest : .deny
             config.revokeRefreshToken = scenario == .rotation
             // Short access tokens so the run refreshes sessions, not only reuses them.
-            config.accessTokenLifespan = 4
+            config.accessTokenLifespan = 3
         }) { simulator in
             let fleet = WorkerFleet(simulator: simulator, registryPath: dir + "/registry.sqlite")
             let results = try await fleet.run(count: 8, cycles: 50, extra: ["--min-validity", "2.5", "--hold-ms", "2"])
