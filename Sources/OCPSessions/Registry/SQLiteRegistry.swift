@@ -59,6 +59,7 @@ public final class SQLiteRegistry: RegistryStore, @unchecked Sendable {
             try db.execute("PRAGMA journal_mode=WAL")
         }
         try db.execute("PRAGMA synchronous=NORMAL")
+        db.keepWriteAheadLogOnClose()
         if version > Migrations.latestVersion {
             let compatible = try db.queryOne(
                 "SELECT value FROM registry_meta WHERE key = 'compatible_from'")?.string(0).flatMap(Int.init) ?? version

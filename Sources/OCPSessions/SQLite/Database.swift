@@ -30,6 +30,17 @@ public final class Database {
         busyWait.install(on: db)
     }
 
+    /// Keeps the write-ahead log when the last connection closes: no checkpoint, no fsync and no
+    /// delete-and-recreate of `-wal`/`-shm` per short-lived process (`token` spent 22 of its 35 ms
+    /// there). Checkpoints still run automatically every 1,000 pages, and the log is truncated back
+    /// to 4 MiB after each.
+    func keepWriteAheadLogOnClose() {
+        var persist: Int32 = 1
+        sqlite3_file_control(handle, "main", SQLITE_FCNTL_PERSIST_WAL, &persist)
+        ocp_sqlite3_no_checkpoint_on_close(handle)
+        try? execute("PRAGMA journal_size_limit = 4194304")
+    }
+
     deinit {
         statementCache.removeAll()
         sqlite3_close_v2(handle)
