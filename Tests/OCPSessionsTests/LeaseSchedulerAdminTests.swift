@@ -66,3 +66,20 @@ struct LeaseSchedulerAdminTests {
         #expect(idle.map(\.id) == ["idle", "lapsedClaim"])
     }
 }
+
+@Suite("Lease scheduler: executor rules")
+struct LeaseSchedulerExecutorRuleTests {
+    @Test func atMostNinetyPercentOfTheLifetimeCanBePromised() {
+        #expect(LeaseScheduler.canPromise(minValidity: 27, lifetime: 30))
+        #expect(!LeaseScheduler.canPromise(minValidity: 27.001, lifetime: 30))
+        #expect(!LeaseScheduler.canPromise(minValidity: 30, lifetime: 30))
+        #expect(LeaseScheduler.canPromise(minValidity: 0, lifetime: 0.5))
+    }
+
+    @Test func waitersRenewTheirHeartbeatEveryQuarterOfTheTimeout() {
+        let scheduler = SchedulerFixture().policy { $0.waiterTimeout = 10 }.scheduler
+        #expect(!scheduler.waiterNeedsHeartbeat(lastAt: 100, now: 102.49))
+        #expect(scheduler.waiterNeedsHeartbeat(lastAt: 100, now: 102.5))
+        #expect(scheduler.waiterNeedsHeartbeat(lastAt: 0, now: 100))   // never beaten
+    }
+}

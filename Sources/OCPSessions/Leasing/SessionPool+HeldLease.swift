@@ -61,7 +61,7 @@ extension SessionPool {
                 guard let record = try tx.lease(id: leaseID), let accountID = try tx.accountID(ofSession: record.sessionID),
                       let snapshot = try tx.snapshot(accountID: accountID)
                 else { return .missing }
-                if let lifetime = snapshot.account.accessLifetime, !Self.isMeetable(minValidity, lifetime: lifetime) {
+                if let lifetime = snapshot.account.accessLifetime, !LeaseScheduler.canPromise(minValidity: minValidity, lifetime: lifetime) {
                     throw Self.unmeetable(minValidity: minValidity, lifetime: lifetime)
                 }
                 let session = snapshot.sessions.first { $0.id == record.sessionID }

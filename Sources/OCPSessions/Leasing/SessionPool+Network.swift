@@ -133,7 +133,7 @@ extension SessionPool {
             try tx.appendEvent(EventRecord(at: now, accountID: accountID, kind: .login, sessionID: session.id,
                                            leaseID: leaseID, pid: holder.pid, detail: holder.label))
         }
-        if !Self.isMeetable(options.minValidity, lifetime: tokens.expiresIn) {
+        if !LeaseScheduler.canPromise(minValidity: options.minValidity, lifetime: tokens.expiresIn) {
             try writeRegistry { try $0.deleteLease(id: leaseID) }
             throw Self.unmeetable(minValidity: options.minValidity, lifetime: tokens.expiresIn)
         }

@@ -198,10 +198,8 @@ public final class SessionPool: Sendable {
             return .reconcile(loginIDs: loginIDs, accessToken: try openAccessToken(tx: tx, sessionID: via))
         case .wait(let reason):
             if let held = ticket {
-                // A heartbeat is a commit, and every commit wakes the other waiters: renew it only
-                // when a quarter of the waiter timeout has passed.
                 let beat = snapshot.waiters.first { $0.ticket == held }?.heartbeatAt ?? 0
-                if now - beat >= scheduler.policy.waiterTimeout / 4 { try tx.heartbeatWaiter(ticket: held, now: now) }
+                if scheduler.waiterNeedsHeartbeat(lastAt: beat, now: now) { try tx.heartbeatWaiter(ticket: held, now: now) }
             } else {
                 ticket = try tx.enqueueWaiter(accountID: accountID, holder: holder, now: now)
             }
@@ -230,16 +228,9 @@ public final class SessionPool: Sendable {
     func checkValidityIsMeetable(accountID: Int64, minValidity: Double) throws {
         // Known only after a first login; checked again on every token the IAM issues.
         if let lifetime = try readRegistry({ try $0.snapshot(accountID: accountID)?.account.accessLifetime }),
-           !Self.isMeetable(minValidity, lifetime: lifetime) {
+           !LeaseScheduler.canPromise(minValidity: minValidity, lifetime: lifetime) {
             throw Self.unmeetable(minValidity: minValidity, lifetime: lifetime)
         }
-    }
-
-    /// Whether tokens living `lifetime` seconds can be handed out with `minValidity` left. A token is
-    /// never fresher than its lifetime less the request's latency, so asking for (nearly) the whole
-    /// lifetime would refresh on every call: at most 90% of it can be promised.
-    static func isMeetable(_ minValidity: Double, lifetime: Double) -> Bool {
-        minValidity <= lifetime * 0.9
     }
 
     static func unmeetable(minValidity: Double, lifetime: Double) -> OCPSessionsError {

@@ -46,6 +46,22 @@ extension LeaseScheduler {
     }
 }
 
+/// Small rules of the executor's loop, kept here so every timing rule lives in the scheduler.
+extension LeaseScheduler {
+    /// Whether tokens living `lifetime` seconds can be handed out with `minValidity` left. A token is
+    /// never fresher than its lifetime less the request's latency, so asking for (nearly) the whole
+    /// lifetime would refresh on every call: at most 90% of it can be promised.
+    public static func canPromise(minValidity: Double, lifetime: Double) -> Bool {
+        minValidity <= lifetime * 0.9
+    }
+
+    /// Whether a waiter last seen at `heartbeatAt` renews its heartbeat now. A heartbeat is a commit,
+    /// and every commit wakes the other waiters, so it is renewed every quarter of the timeout only.
+    public func waiterNeedsHeartbeat(lastAt heartbeatAt: Double, now: Double) -> Bool {
+        now - heartbeatAt >= policy.waiterTimeout / 4
+    }
+}
+
 /// Why `prune` logs a session out.
 public enum PruneReason: String, Sendable {
     /// A logout that was not confirmed before, retried now that its claim lapsed.
