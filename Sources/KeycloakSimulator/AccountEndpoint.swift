@@ -30,6 +30,12 @@ struct AccountEndpoint: Sendable {
                     .unauthorized, realm: core.configuration.realm, error: "invalid_token",
                     description: "Token verification failed"))
         }
+        guard core.configuration.accountRoles else {
+            return .respond(
+                .bearerChallenge(
+                    .forbidden, realm: core.configuration.realm, error: "insufficient_scope",
+                    description: "missing the account roles"))
+        }
         let now = core.now
         let maximum = core.configuration.ssoSessionMax
         return core.state.withLock { state in

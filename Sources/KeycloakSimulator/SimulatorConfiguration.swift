@@ -49,6 +49,9 @@ public struct SimulatorConfiguration: Sendable {
     public var maximumLifetime: Double = 900
     /// Whether access tokens carry the `session_state` claim (removed in Keycloak 25).
     public var sessionStateClaim: Bool = true
+    /// Whether the user has the account roles (`view-profile`, `manage-account`) the account API
+    /// needs; without them it answers 403 to a valid token (§9).
+    public var accountRoles: Bool = true
 
     public init() {}
 }

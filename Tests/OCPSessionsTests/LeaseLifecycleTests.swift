@@ -150,9 +150,35 @@ struct LeaseLifecycleTests {
         } }
     }
 
-    @Test("sessions unknown to the registry: one refused login, then callers wait for our own sessions")
-    func foreignSessionsDeny() async throws {
+    @Test("sessions unknown to the registry, counted through the account API: no login refused")
+    func foreignSessionsCounted() async throws {
         try await exclusively { try await withSimulator({ $0.sessionLimit = 2 }) { simulator in
+            simulator.createForeignSessions(username: "alice", count: 1)
+            try await withPool(simulator, maxSessions: 2) { pool, account in
+                let first = try await pool.acquireLease(account: account, options: LeaseOptions(label: "one"))
+                // Our limit says 2; the account API shows the foreign session holding the other slot.
+                for _ in 0..<3 {
+                    await #expect(throws: OCPSessionsError.self) {
+                        try await pool.acquireLease(account: account, options: LeaseOptions(waitTimeout: 0.3, label: "more"))
+                    }
+                }
+                #expect(simulator.statistics().denials == 0)
+                #expect(simulator.statistics().logins == 1)
+                let status = try pool.status(account: account.key).accounts.first
+                #expect(status?.effectiveCapacity == 1)
+                await first.release()
+                let again = try await pool.acquireLease(account: account, options: LeaseOptions(waitTimeout: 1, label: "again"))
+                #expect(again.sessionID == first.sessionID)
+                await again.release()
+                // Never ended automatically.
+                #expect(simulator.liveSessions(username: "alice").count == 2)
+            }
+        } }
+    }
+
+    @Test("sessions unknown to the registry, no account roles: one refused login, then callers wait for our own sessions")
+    func foreignSessionsDeny() async throws {
+        try await exclusively { try await withSimulator({ $0.sessionLimit = 2; $0.accountRoles = false }) { simulator in
             simulator.createForeignSessions(username: "alice", count: 1)
             try await withPool(simulator, maxSessions: 2) { pool, account in
                 let first = try await pool.acquireLease(account: account, options: LeaseOptions(label: "one"))

@@ -30,7 +30,19 @@ struct SchedulerFixture {
         self.now = now
         account = AccountRecord(
             id: 1, key: AccountKey(host: "https://iam.example.com", realm: "master", username: "alice"),
-            sessionLimit: limit, reserve: reserve)
+            sessionLimit: limit, reserve: reserve, accountAPIRefusedUntil: .infinity)
+    }
+
+    /// The account API answers (by default it does not, so that a login needs no census first:
+    /// most tests are about the rules that hold either way).
+    func accountAPI(censusAgo: Double? = nil, foreign: Int? = nil, askedAgo: Double? = nil) -> SchedulerFixture {
+        var copy = self
+        copy.account.accountAPIRefusedUntil = nil
+        copy.account.foreignCountedAt = censusAgo.map { now - $0 }
+        copy.account.foreignSessions = foreign
+        if let foreign, foreign > 0 { copy.account.effectiveCapacity = max(0, account.sessionLimit - foreign) }
+        copy.account.lastReconcileAt = askedAgo.map { now - $0 }
+        return copy
     }
 
     // MARK: Builders (each returns a modified copy)

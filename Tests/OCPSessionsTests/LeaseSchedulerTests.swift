@@ -277,11 +277,12 @@ struct LeaseSchedulerLoginTests {
 
     @Test func afterMaxDenialsNoLoginAtOrBeyondEffectiveCapacity() {
         let base = SchedulerFixture(limit: 5)
-            .account { $0.consecutiveDenials = 3; $0.effectiveCapacity = 2 }
+            .account { $0.consecutiveDenials = 3; $0.effectiveCapacity = 2; $0.loginBlockedUntil = 10_000 - 1 }
             .session("a").lease("L1", on: "a")
         // counted 1 < effective 2: allowed.
         #expect(base.action() == .login)
-        // counted 2 == effective 2: not allowed although the limit (5) has room.
+        // counted 2 == effective 2: not allowed although the limit (5) has room, until an idle
+        // timeout (1800 + 120 s) after the last denial (61 s ago).
         let atEffective = base.login("in")
         #expect(atEffective.action() == .wait(.atLimit))
         // counted 3 > effective 2: not allowed.
@@ -306,7 +307,7 @@ struct LeaseSchedulerLoginTests {
 
     @Test func belowMaxDenialsEffectiveCapacityDoesNotBlock() {
         let fixture = SchedulerFixture(limit: 5)
-            .account { $0.consecutiveDenials = 2; $0.effectiveCapacity = 1 }
+            .account { $0.consecutiveDenials = 2; $0.effectiveCapacity = 1; $0.loginBlockedUntil = 10_000 - 1 }
             .session("a").lease("L1", on: "a")
         #expect(fixture.action() == .login)
         #expect(fixture.policy { $0.maxConsecutiveDenials = 2 }.action() == .wait(.atLimit))

@@ -191,34 +191,47 @@ extension SessionPool {
         }
     }
 
-    /// Asks the account API whether logins of unknown outcome created sessions: any session of our
-    /// client, unknown to the registry, started in a lost login's time window is logged out there;
-    /// then those logins no longer count.
+    /// Asks the account API for the user's sessions, then: logs out there any session of our client,
+    /// unknown to the registry, started in a lost login's time window (those logins then no longer
+    /// count), and records how many sessions others hold (the census the login gate waits for).
     func performReconcile(accountID: Int64, account: AccountConfiguration, loginIDs: [String], accessToken: String) async {
-        guard let provider = try? await provider(for: account, accountID: accountID),
-              let listed = try? await provider.accountSessions(accessToken: accessToken),
-              let snapshot = try? readRegistry({ try $0.snapshot(accountID: accountID) })
-        else { return }
-        let known = Set(snapshot.sessions.map(\.id))
-        let lost = snapshot.logins.filter { loginIDs.contains($0.id) && $0.state == .unknown }
-        let ours = listed.filter { !known.contains($0.id) && $0.clientIDs.contains(account.clientID) }
-        var orphans: [AccountSession] = []
-        for login in lost {
-            orphans += ours.filter { $0.started >= login.startedAt - 2 && $0.started <= login.deadline + 2 }
+        let listed: [AccountSession]
+        do {
+            let provider = try await provider(for: account, accountID: accountID)
+            listed = try await provider.accountSessions(accessToken: accessToken)
+        } catch {
+            let now = clock.now()
+            let refused = (error as? IdPError)?.kind == .configuration
+            _ = try? writeRegistry { tx in
+                // Counted as a census that learnt nothing, so callers fall back to the denial rules
+                // instead of waiting for one.
+                try tx.recordCensus(accountID: accountID, foreignSessions: nil, limit: 0, at: now)
+                if refused {
+                    try tx.setAccountAPIRefused(accountID: accountID, until: now + scheduler.policy.accountAPIRetryAfter)
+                    try tx.appendEvent(EventRecord(at: now, accountID: accountID, kind: .error, pid: Int(getpid()),
+                                                   detail: "cannot count the sessions others hold: \(OCPSessionsError.wrap(error).message)"))
+                }
+            }
+            return
         }
+        guard let snapshot = try? readRegistry({ try $0.snapshot(accountID: accountID) }) else { return }
+        let census = ForeignSessionCensus(listed: listed, snapshot: snapshot, clientID: account.clientID, lostLoginIDs: loginIDs)
         var deleted = Set<String>()
-        for orphan in orphans where !deleted.contains(orphan.id) {
-            if (try? await provider.deleteAccountSession(id: orphan.id, accessToken: accessToken)) != nil {
+        if !census.orphans.isEmpty, let provider = try? await provider(for: account, accountID: accountID) {
+            for orphan in census.orphans {
+                guard (try? await provider.deleteAccountSession(id: orphan.id, accessToken: accessToken)) != nil else { break }
                 deleted.insert(orphan.id)
-            } else {
-                return
             }
         }
+        let settled = deleted.count == census.orphans.count
         let now = clock.now()
         _ = try? writeRegistry { tx in
-            for login in lost { try tx.deleteLogin(id: login.id) }
+            try tx.recordCensus(accountID: accountID, foreignSessions: census.foreign.count,
+                                limit: snapshot.account.sessionLimit, at: now)
+            guard settled, !census.lostLogins.isEmpty else { return }
+            for login in census.lostLogins { try tx.deleteLogin(id: login.id) }
             try tx.appendEvent(EventRecord(at: now, accountID: accountID, kind: .reconcile, pid: Int(getpid()),
-                                           detail: "\(lost.count) lost login(s) settled; \(deleted.count) orphan session(s) ended at the IAM"))
+                                           detail: "\(census.lostLogins.count) lost login(s) settled; \(deleted.count) orphan session(s) ended at the IAM"))
         }
     }
 }

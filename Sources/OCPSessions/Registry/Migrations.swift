@@ -13,6 +13,7 @@ public enum Migrations {
     /// Every migration, in order. A test checks this list against the files in `Migrations/`.
     public static let all: [Migration] = [
         Migration(version: 1, name: "0001_initial.sql", sql: PackageResources._001_initial_sql, compatibleFrom: 1),
+        Migration(version: 2, name: "0002_foreign_sessions.sql", sql: PackageResources._002_foreign_sessions_sql, compatibleFrom: 1),
     ]
 
     public static var latestVersion: Int { all.last?.version ?? 0 }

@@ -9,7 +9,8 @@ struct SQLiteTransaction: RegistryWriter {
 
     static let accountColumns = """
         id, host, realm, username, session_limit, reserve, effective_capacity, consecutive_denials,
-        login_blocked_until, idle_timeout, access_lifetime, last_reconcile_at
+        login_blocked_until, idle_timeout, access_lifetime, last_reconcile_at, foreign_sessions,
+        foreign_counted_at, account_api_refused_until
         """
 
     static func accountRecord(_ row: Row) -> AccountRecord {
@@ -18,7 +19,8 @@ struct SQLiteTransaction: RegistryWriter {
             key: AccountKey(host: row.string(1) ?? "", realm: row.string(2) ?? "", username: row.string(3) ?? ""),
             sessionLimit: row.int(4) ?? 0, reserve: row.int(5) ?? 0, effectiveCapacity: row.int(6),
             consecutiveDenials: row.int(7) ?? 0, loginBlockedUntil: row.double(8), idleTimeout: row.double(9),
-            accessLifetime: row.double(10), lastReconcileAt: row.double(11))
+            accessLifetime: row.double(10), lastReconcileAt: row.double(11), foreignSessions: row.int(12),
+            foreignCountedAt: row.double(13), accountAPIRefusedUntil: row.double(14))
     }
 
     func account(_ key: AccountKey) throws -> AccountRecord? {
@@ -93,6 +95,22 @@ struct SQLiteTransaction: RegistryWriter {
 
     func setReconciled(accountID: Int64, at: Double) throws {
         try db.run("UPDATE accounts SET last_reconcile_at = ? WHERE id = ?", [.real(at), .integer(accountID)])
+    }
+
+    func recordCensus(accountID: Int64, foreignSessions: Int?, limit: Int, at: Double) throws {
+        // Sessions the IAM holds for others leave `limit - foreign` for us: the capacity a denial
+        // would have taught, learnt without one. nil when nothing is known or nothing is foreign.
+        let capacity: Int? = foreignSessions.flatMap { $0 > 0 ? max(0, limit - $0) : nil }
+        try db.run("""
+            UPDATE accounts SET foreign_sessions = COALESCE(?, foreign_sessions), foreign_counted_at = ?,
+                effective_capacity = CASE WHEN ? THEN ? ELSE effective_capacity END
+            WHERE id = ?
+            """, [.optional(foreignSessions), .real(at), .int(foreignSessions == nil ? 0 : 1), .optional(capacity),
+                  .integer(accountID)])
+    }
+
+    func setAccountAPIRefused(accountID: Int64, until: Double) throws {
+        try db.run("UPDATE accounts SET account_api_refused_until = ? WHERE id = ?", [.real(until), .integer(accountID)])
     }
 
     func endpointsJSON(accountID: Int64) throws -> String? {

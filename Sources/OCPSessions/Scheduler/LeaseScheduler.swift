@@ -17,7 +17,8 @@ public struct LeaseScheduler: Sendable {
     /// Decides the next step of an acquire, in the order the design fixes:
     /// 1. an idle session with a valid enough access token (most recently used first);
     /// 2. an idle session to refresh;
-    /// 3. a login, when sessions + logins in flight + logouts unconfirmed < limit - reserve;
+    /// 3. a login, when sessions + logins in flight + logouts unconfirmed < limit - reserve, and
+    ///    the sessions others hold at the IAM leave room (``loginGate(_:counted:now:)``);
     /// 4. at the limit, or when a login is blocked: log out sessions that cannot serve, prove lost
     ///    logins gone;
     /// 5. otherwise wait, first come first served.
@@ -57,13 +58,14 @@ public struct LeaseScheduler: Sendable {
         // only a logout removes a session row and only a reconcile or the idle timeout a lost login.
         var blocked: WaitReason?
         if counted < capacity(account) {
-            switch loginBlock(account, counted: counted, now: now) {
-            case nil:
+            switch loginGate(state, counted: counted, now: now) {
+            case .open:
                 return SchedulerPlan(housekeeping: housekeeping, action: .login)
-            case .loginBlocked(let until):
-                blocked = .loginBlocked(until: until)
-            default:
-                break  // At the capacity the IAM last allowed: that is the limit.
+            case .census(let probe):
+                let lost = state.logins.filter { $0.state == .unknown }.map(\.id)
+                return SchedulerPlan(housekeeping: housekeeping, action: .reconcile(loginIDs: lost, viaSession: probe))
+            case .closed(let reason):
+                blocked = reason  // nil: at the capacity the IAM allows, which is the limit.
             }
         }
 
@@ -94,22 +96,70 @@ public struct LeaseScheduler: Sendable {
         max(0, account.sessionLimit - account.reserve)
     }
 
-    /// After limiter denials the account gets at most one login attempt per block period, and after
-    /// `maxConsecutiveDenials` none beyond the capacity the IAM last allowed until a login succeeds —
-    /// or until an idle timeout has passed since the last denial: the sessions unknown to us that
-    /// filled the limit may have idled out by then, and without this an account whose foreign
-    /// sessions left would stay blocked for good. That is one attempt per idle timeout (30 min by
-    /// default), far below any brute-force counter's pace.
+    /// Whether a login may start when our own count leaves room.
+    public enum LoginGate: Sendable, Equatable {
+        case open
+        /// First ask the account API, with this session's access token, how many sessions others hold.
+        case census(viaSession: String)
+        /// No login now; nil means the IAM is full (the sessions others hold take the rest).
+        case closed(WaitReason?)
+    }
+
+    /// Sessions that others hold at the IAM (a browser, another tool) count toward its limit. A
+    /// login past the limit is refused and counted as a failed login for brute-force detection
+    /// ("deny"), or evicts the least recently used session, possibly one of ours in use
+    /// ("terminate oldest"). So before a login the user's sessions are counted through the account
+    /// API, with the token of a session we hold, at most every `reconcileInterval`; while we hold
+    /// none, logins go one at a time, so that the first one can count for the rest. Without the
+    /// account API (the user lacks the account roles), limiter denials are the only signal:
+    /// ``loginBlock(_:counted:now:)`` spaces the attempts.
+    public func loginGate(_ state: AccountSnapshot, counted: Int, now: Double) -> LoginGate {
+        let account = state.account
+        let apiUsable = account.accountAPIRefusedUntil.map { now >= $0 } ?? true
+        let censusFresh = account.foreignCountedAt.map { now - $0 < policy.reconcileInterval } ?? false
+        if apiUsable && !censusFresh {
+            if let probe = probeSession(state, now: now) {
+                if let asked = account.lastReconcileAt, now - asked < policy.censusClaimDuration {
+                    return .closed(.loginInProgress)
+                }
+                return .census(viaSession: probe)
+            }
+            if state.logins.contains(where: { $0.state == .inFlight }) { return .closed(.loginInProgress) }
+        }
+        if censusFresh, let effective = account.effectiveCapacity, counted >= effective { return .closed(nil) }
+        switch loginBlock(account, counted: counted, now: now) {
+        case nil: return .open
+        case .atLimit: return .closed(nil)  // Full as far as we know: rule 4 says why callers wait.
+        case let reason: return .closed(reason)
+        }
+    }
+
+    /// The session whose access token asks the account API: active, valid a little longer.
+    func probeSession(_ state: AccountSnapshot, now: Double) -> String? {
+        state.sessions
+            .filter { $0.state == .active && $0.accessExpiresAt - now > 2 }
+            .max { ($0.accessExpiresAt, $0.id) < ($1.accessExpiresAt, $1.id) }?.id
+    }
+
+    /// Limiter denials count as failed logins for brute-force detection, so after one the account
+    /// gets no login attempt for `loginBlockAfterDenial`; beyond the capacity the IAM last allowed:
+    /// - after `maxConsecutiveDenials` in a row, one more attempt once an idle timeout has passed
+    ///   since the last denial (the foreign sessions may have idled out);
+    /// - after `denialBudget` in a row, none until Keycloak's failure reset time has passed since
+    ///   the last one: that keeps the failures it counts below a lockout threshold of 5.
+    /// A successful login ends the streak, and a census that shows room lets a login through.
     func loginBlock(_ account: AccountRecord, counted: Int, now: Double) -> WaitReason? {
         if let until = account.loginBlockedUntil, now < until { return .loginBlocked(until: until) }
-        if account.consecutiveDenials >= policy.maxConsecutiveDenials,
-            let effective = account.effectiveCapacity, counted >= effective
-        {
-            let lastDenial = (account.loginBlockedUntil ?? now) - policy.loginBlockAfterDenial
-            let idle = account.idleTimeout.map { $0 + policy.idleGrace } ?? policy.defaultIdleTimeout
-            if now - lastDenial < idle { return .atLimit }
-        }
-        return nil
+        guard account.consecutiveDenials >= policy.maxConsecutiveDenials, let effective = account.effectiveCapacity,
+              counted >= effective
+        else { return nil }
+        let lastDenial = (account.loginBlockedUntil ?? now) - policy.loginBlockAfterDenial
+        let forgotten = lastDenial + policy.failureResetTime
+        if now >= forgotten { return nil }
+        // The IAM is full as far as we know: callers wait as at the limit.
+        if account.consecutiveDenials >= policy.denialBudget { return .atLimit }
+        let idle = account.idleTimeout.map { $0 + policy.idleGrace } ?? policy.defaultIdleTimeout
+        return now - lastDenial < idle ? .atLimit : nil
     }
 
     // MARK: - Renewal of a held lease
@@ -230,10 +280,7 @@ public struct LeaseScheduler: Sendable {
         let lost = state.logins.filter { $0.state == .unknown }.map(\.id)
         guard !lost.isEmpty else { return nil }
         if let last = state.account.lastReconcileAt, now - last < policy.reconcileInterval { return nil }
-        guard let probe = state.sessions
-            .filter({ $0.state == .active && $0.accessExpiresAt - now > 2 })
-            .max(by: { $0.accessExpiresAt < $1.accessExpiresAt })
-        else { return nil }
-        return .reconcile(loginIDs: lost, viaSession: probe.id)
+        guard let probe = probeSession(state, now: now) else { return nil }
+        return .reconcile(loginIDs: lost, viaSession: probe)
     }
 }

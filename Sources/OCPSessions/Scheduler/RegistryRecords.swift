@@ -29,12 +29,20 @@ public struct AccountRecord: Sendable, Equatable {
     public var loginBlockedUntil: Double?
     public var idleTimeout: Double?
     public var accessLifetime: Double?
+    /// When a process last started asking the account API (about lost logins, or for a census).
     public var lastReconcileAt: Double?
+    /// Sessions at the IAM unknown to this registry, as the account API last showed them.
+    public var foreignSessions: Int?
+    /// When the account API last answered a census (or failed to).
+    public var foreignCountedAt: Double?
+    /// The account API refused our tokens (no account roles): no census before this time.
+    public var accountAPIRefusedUntil: Double?
 
     public init(
         id: Int64, key: AccountKey, sessionLimit: Int, reserve: Int = 0, effectiveCapacity: Int? = nil,
         consecutiveDenials: Int = 0, loginBlockedUntil: Double? = nil, idleTimeout: Double? = nil,
-        accessLifetime: Double? = nil, lastReconcileAt: Double? = nil
+        accessLifetime: Double? = nil, lastReconcileAt: Double? = nil, foreignSessions: Int? = nil,
+        foreignCountedAt: Double? = nil, accountAPIRefusedUntil: Double? = nil
     ) {
         self.id = id
         self.key = key
@@ -46,6 +54,9 @@ public struct AccountRecord: Sendable, Equatable {
         self.idleTimeout = idleTimeout
         self.accessLifetime = accessLifetime
         self.lastReconcileAt = lastReconcileAt
+        self.foreignSessions = foreignSessions
+        self.foreignCountedAt = foreignCountedAt
+        self.accountAPIRefusedUntil = accountAPIRefusedUntil
     }
 }
 

@@ -22,6 +22,8 @@ public enum WaitReason: Sendable, Equatable {
     case loginBlocked(until: Double)
     /// A peer is refreshing the only usable session.
     case refreshInProgress
+    /// A peer's login, or its count of the IAM's sessions, decides whether another login fits.
+    case loginInProgress
 }
 
 /// What the caller's process does next.
@@ -34,8 +36,8 @@ public enum SchedulerAction: Sendable, Equatable {
     case login
     /// Log these sessions out first (they are claimed in the same transaction), then decide again.
     case logout(sessionIDs: [String])
-    /// Ask the account API whether these logins of unknown outcome created a session, using the
-    /// access token of `viaSession`.
+    /// Ask the account API, with the access token of `viaSession`, for the user's sessions: to
+    /// settle these logins of unknown outcome (maybe none) and to count the sessions others hold.
     case reconcile(loginIDs: [String], viaSession: String)
     case wait(WaitReason)
 }

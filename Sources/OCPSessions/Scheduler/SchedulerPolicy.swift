@@ -21,8 +21,19 @@ public struct SchedulerPolicy: Sendable, Equatable {
     /// After this many denials in a row, log in only below the capacity the IAM allowed, so the
     /// account's brute-force counter (denials count as failed logins) never reaches a lockout.
     public var maxConsecutiveDenials: Int = 3
-    /// How often one process may ask the account API about logins of unknown outcome.
+    /// The most denials in a row within `failureResetTime`: one more attempt after
+    /// `maxConsecutiveDenials`, an idle timeout later. It stays below a lockout threshold of 5.
+    public var denialBudget: Int = 4
+    /// Keycloak's brute-force "Failure Reset Time" (12 h by default): failures older than this
+    /// are forgotten, so a login refused that long ago no longer counts toward a lockout.
+    public var failureResetTime: Double = 43_200
+    /// How often one process may ask the account API about logins of unknown outcome, and how
+    /// long a census of the user's sessions stays fresh enough to log in on.
     public var reconcileInterval: Double = 5
+    /// A census in progress: other callers wait this long for its result before asking themselves.
+    public var censusClaimDuration: Double = 2
+    /// After the account API refused our token (403: no account roles), no census for this long.
+    public var accountAPIRetryAfter: Double = 600
 
     public init() {}
 }
