@@ -30,11 +30,11 @@ struct SchedulerFixture {
         self.now = now
         account = AccountRecord(
             id: 1, key: AccountKey(host: "https://iam.example.com", realm: "master", username: "alice"),
-            sessionLimit: limit, reserve: reserve, accountAPIRefusedUntil: .infinity)
+            sessionLimit: limit, reserve: reserve, foreignSessions: 0, foreignCountedAt: now)
     }
 
-    /// The account API answers (by default it does not, so that a login needs no census first:
-    /// most tests are about the rules that hold either way).
+    /// By default a census has just found no foreign session, so a login needs no census first:
+    /// most tests are about the rules that hold either way. This sets the account API's state.
     func accountAPI(censusAgo: Double? = nil, foreign: Int? = nil, askedAgo: Double? = nil) -> SchedulerFixture {
         var copy = self
         copy.account.accountAPIRefusedUntil = nil
@@ -42,6 +42,15 @@ struct SchedulerFixture {
         copy.account.foreignSessions = foreign
         if let foreign, foreign > 0 { copy.account.effectiveCapacity = max(0, account.sessionLimit - foreign) }
         copy.account.lastReconcileAt = askedAgo.map { now - $0 }
+        return copy
+    }
+
+    /// The user lacks the account roles: no census, limiter denials are the only signal.
+    func withoutAccountAPI() -> SchedulerFixture {
+        var copy = self
+        copy.account.accountAPIRefusedUntil = .infinity
+        copy.account.foreignSessions = nil
+        copy.account.foreignCountedAt = nil
         return copy
     }
 

@@ -41,14 +41,17 @@ struct LeaseSchedulerForeignTests {
         #expect(empty.login("first").action() == .wait(.loginInProgress))
         // A login of unknown outcome makes no session to look with: it does not hold others back.
         #expect(empty.login("lost", state: .unknown).action() == .login)
-        // Without the account API, waiting would teach nothing: logins go in parallel.
-        #expect(SchedulerFixture(limit: 5).login("first").action() == .login)
+        // Without the account API, still one at a time: a second login could be refused with the first.
+        #expect(SchedulerFixture(limit: 5).withoutAccountAPI().login("first").action() == .wait(.loginInProgress))
+        // A census that found nothing foreign lets logins run side by side.
+        #expect(empty.accountAPI(censusAgo: 1, foreign: 0).login("first").action() == .login)
     }
 
     @Test func aRefusedAccountAPIIsNotAskedAgainUntilItsRetryTime() {
         let base = SchedulerFixture(limit: 5).accountAPI().session("a").lease("L1", on: "a")
         let refused = base.account { $0.accountAPIRefusedUntil = base.now + 1 }
         #expect(refused.action() == .login)
+        #expect(refused.login("other").action() == .wait(.loginInProgress))
         let retry = base.account { $0.accountAPIRefusedUntil = base.now }
         #expect(retry.action() == .reconcile(loginIDs: [], viaSession: "a"))
     }
@@ -56,7 +59,7 @@ struct LeaseSchedulerForeignTests {
     @Test func afterTheDenialBudgetNoBlindAttemptUntilFailuresAreForgotten() {
         // Foreign sessions filled the limit; we hold none, so no census is possible.
         func fixture(denials: Int, lastDenialAgo: Double) -> SchedulerFixture {
-            let base = SchedulerFixture(limit: 5)
+            let base = SchedulerFixture(limit: 5).withoutAccountAPI()
             return base.account {
                 $0.consecutiveDenials = denials
                 $0.effectiveCapacity = 0
@@ -78,7 +81,7 @@ struct LeaseSchedulerForeignTests {
     /// the scheduler through 3 days of an IAM whose limit foreign sessions fill, one minute at a
     /// time, and count the failures the IAM would have seen.
     @Test func aFullIAMNeverGetsFiveFailuresInARowWithinTwelveHours() {
-        var fixture = SchedulerFixture(limit: 5).account { $0.idleTimeout = 1800 }
+        var fixture = SchedulerFixture(limit: 5).withoutAccountAPI().account { $0.idleTimeout = 1800 }
         var failures: [Double] = []
         for _ in 0..<(3 * 24 * 60) {
             fixture.now += 60

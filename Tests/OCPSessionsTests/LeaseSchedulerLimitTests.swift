@@ -330,7 +330,7 @@ struct LeaseSchedulerRefreshClaimTests {
 struct LeaseSchedulerBlockedLoginTests {
     /// Five allowed by configuration, but after three denials the IAM let us hold only `effective`.
     static func denied(effective: Int) -> SchedulerFixture {
-        SchedulerFixture(limit: 5).account { $0.consecutiveDenials = 3; $0.effectiveCapacity = effective }
+        SchedulerFixture(limit: 5).withoutAccountAPI().account { $0.consecutiveDenials = 3; $0.effectiveCapacity = effective }
     }
 
     @Test func atEffectiveCapacityRefreshExpiredSessionIsLoggedOut() {

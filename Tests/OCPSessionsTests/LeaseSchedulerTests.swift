@@ -276,24 +276,25 @@ struct LeaseSchedulerLoginTests {
     }
 
     @Test func afterMaxDenialsNoLoginAtOrBeyondEffectiveCapacity() {
-        let base = SchedulerFixture(limit: 5)
+        let base = SchedulerFixture(limit: 5).withoutAccountAPI()
             .account { $0.consecutiveDenials = 3; $0.effectiveCapacity = 2; $0.loginBlockedUntil = 10_000 - 1 }
+            .account { $0.lastReconcileAt = 10_000 - 1 }  // lost logins were just asked about
             .session("a").lease("L1", on: "a")
         // counted 1 < effective 2: allowed.
         #expect(base.action() == .login)
         // counted 2 == effective 2: not allowed although the limit (5) has room, until an idle
         // timeout (1800 + 120 s) after the last denial (61 s ago).
-        let atEffective = base.login("in")
+        let atEffective = base.login("in", state: .unknown)
         #expect(atEffective.action() == .wait(.atLimit))
         // counted 3 > effective 2: not allowed.
-        #expect(atEffective.login("in2").action() == .wait(.atLimit))
+        #expect(atEffective.login("in2", state: .unknown).action() == .wait(.atLimit))
     }
 
     @Test func afterMaxDenialsOneAttemptOnceAnIdleTimeoutHasPassed() {
         // Foreign sessions filled the limit; we hold none. Their idle timeout (1800 s + 120 s
         // grace) after the last denial they may be gone: one attempt then, not before.
         func fixture(lastDenialAgo: Double) -> SchedulerFixture {
-            let base = SchedulerFixture(limit: 5)
+            let base = SchedulerFixture(limit: 5).withoutAccountAPI()
             return base.account {
                 $0.consecutiveDenials = 3
                 $0.effectiveCapacity = 0
@@ -306,7 +307,7 @@ struct LeaseSchedulerLoginTests {
     }
 
     @Test func belowMaxDenialsEffectiveCapacityDoesNotBlock() {
-        let fixture = SchedulerFixture(limit: 5)
+        let fixture = SchedulerFixture(limit: 5).withoutAccountAPI()
             .account { $0.consecutiveDenials = 2; $0.effectiveCapacity = 1; $0.loginBlockedUntil = 10_000 - 1 }
             .session("a").lease("L1", on: "a")
         #expect(fixture.action() == .login)

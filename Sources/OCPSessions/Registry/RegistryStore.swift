@@ -52,8 +52,8 @@ public protocol RegistryWriter: RegistryReader {
     func recordLoginSuccess(accountID: Int64, idleTimeout: Double?, accessLifetime: Double) throws
     func recordError(accountID: Int64, message: String, at: Double) throws
     func setReconciled(accountID: Int64, at: Double) throws
-    /// Records a census of the account API: `foreignSessions` (nil: it could not be taken) and the
-    /// capacity it leaves, `limit - foreign`.
+    /// Records a census of the account API: `foreignSessions` (nil: it could not be taken; the
+    /// capacity learnt before stays) and the capacity it leaves, `limit - foreign`.
     func recordCensus(accountID: Int64, foreignSessions: Int?, limit: Int, at: Double) throws
     func setAccountAPIRefused(accountID: Int64, until: Double) throws
     func setEndpointsJSON(accountID: Int64, json: String) throws

@@ -102,7 +102,7 @@ struct SQLiteTransaction: RegistryWriter {
         // would have taught, learnt without one. nil when nothing is known or nothing is foreign.
         let capacity: Int? = foreignSessions.flatMap { $0 > 0 ? max(0, limit - $0) : nil }
         try db.run("""
-            UPDATE accounts SET foreign_sessions = COALESCE(?, foreign_sessions), foreign_counted_at = ?,
+            UPDATE accounts SET foreign_sessions = ?, foreign_counted_at = ?,
                 effective_capacity = CASE WHEN ? THEN ? ELSE effective_capacity END
             WHERE id = ?
             """, [.optional(foreignSessions), .real(at), .int(foreignSessions == nil ? 0 : 1), .optional(capacity),

@@ -109,24 +109,27 @@ public struct LeaseScheduler: Sendable {
     /// login past the limit is refused and counted as a failed login for brute-force detection
     /// ("deny"), or evicts the least recently used session, possibly one of ours in use
     /// ("terminate oldest"). So before a login the user's sessions are counted through the account
-    /// API, with the token of a session we hold, at most every `reconcileInterval`; while we hold
-    /// none, logins go one at a time, so that the first one can count for the rest. Without the
-    /// account API (the user lacks the account roles), limiter denials are the only signal:
-    /// ``loginBlock(_:counted:now:)`` spaces the attempts.
+    /// API, with the token of a session we hold, at most every `reconcileInterval`. Without a count
+    /// (we hold no session yet, or the user lacks the account roles) logins go one at a time, so
+    /// the first can count for the rest and at most one is refused at once; limiter denials are
+    /// then the only signal, and ``loginBlock(_:counted:now:)`` spaces the attempts.
     public func loginGate(_ state: AccountSnapshot, counted: Int, now: Double) -> LoginGate {
         let account = state.account
         let apiUsable = account.accountAPIRefusedUntil.map { now >= $0 } ?? true
-        let censusFresh = account.foreignCountedAt.map { now - $0 < policy.reconcileInterval } ?? false
-        if apiUsable && !censusFresh {
-            if let probe = probeSession(state, now: now) {
-                if let asked = account.lastReconcileAt, now - asked < policy.censusClaimDuration {
-                    return .closed(.loginInProgress)
-                }
-                return .census(viaSession: probe)
+        let censusTried = account.foreignCountedAt.map { now - $0 < policy.reconcileInterval } ?? false
+        if apiUsable && !censusTried, let probe = probeSession(state, now: now) {
+            if let asked = account.lastReconcileAt, now - asked < policy.censusClaimDuration {
+                return .closed(.loginInProgress)
             }
-            if state.logins.contains(where: { $0.state == .inFlight }) { return .closed(.loginInProgress) }
+            return .census(viaSession: probe)
         }
-        if censusFresh, let effective = account.effectiveCapacity, counted >= effective { return .closed(nil) }
+        if censusTried && account.foreignSessions != nil {
+            if let effective = account.effectiveCapacity, counted >= effective { return .closed(nil) }
+        } else if state.logins.contains(where: { $0.state == .inFlight }) {
+            // Not knowing what others hold, a login may be refused: one at a time, so that at most
+            // one is refused at once (each refusal is a failed login for brute-force detection).
+            return .closed(.loginInProgress)
+        }
         switch loginBlock(account, counted: counted, now: now) {
         case nil: return .open
         case .atLimit: return .closed(nil)  // Full as far as we know: rule 4 says why callers wait.

@@ -48,6 +48,22 @@ enum ListingJSON {
         ])
     }
 
+    /// `{"checked": true, "sessions": [...]}`, or `{"checked": false, "reason": "..."}`.
+    static func foreign(_ listing: ForeignSessionListing) -> JSONOutput.Value {
+        guard let sessions = listing.sessions else {
+            return .object([("checked", .bool(false)), ("reason", .string(listing.problem ?? "not asked"))])
+        }
+        return .object([
+            ("checked", .bool(true)),
+            ("sessions", .array(sessions.map { session in
+                .object([
+                    ("id", .string(session.id)), ("clients", .array(session.clientIDs.map { .string($0) })),
+                    ("started_at", time(session.started)), ("last_access_at", time(session.lastAccess)),
+                ])
+            })),
+        ])
+    }
+
     static func event(_ listing: EventListing) -> JSONOutput.Value {
         let event = listing.event
         return .object([

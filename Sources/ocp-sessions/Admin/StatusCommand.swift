@@ -7,7 +7,11 @@ struct StatusCommand: AsyncParsableCommand {
         commandName: "status",
         abstract: "Show each account's limits, sessions by state, waiting callers and recent activity.",
         discussion: """
-            Also shows the registry's path, schema version and where the sealing key comes from.
+            Also shows the registry's path, schema version and where the sealing key comes from, and
+            the sessions of each account at the IAM that this registry does not know (a browser,
+            another tool): they count toward the IAM's limit too. Those are listed through the
+            account API with the access token of a session the registry holds (no login, no
+            password); --offline skips that request.
 
             Example:
               ocp-sessions status --json | jq '.accounts[] | {username, idle: .sessions.idle}'
@@ -17,15 +21,27 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var account: AccountOptions
     @Flag(help: "Print the status as one JSON object.")
     var json = false
+    @Flag(help: "Do not ask the IAM for the sessions this registry does not know.")
+    var offline = false
 
     func run() async throws {
         try await CommandRunner.run { try await CommandContext.with(account) { context in
-            let status = try context.pool.status(account: context.settings.accountKey)
-            print(json ? Self.json(status) : Self.text(status, now: Date().timeIntervalSince1970))
+            var status = try context.pool.status(account: context.settings.accountKey)
+            var foreign: [AccountKey: ForeignSessionListing] = [:]
+            if !offline {
+                let resolve = try context.settings.resolver()
+                for account in status.accounts {
+                    foreign[account.account] = await context.pool.foreignSessions(account: account.account, resolve: resolve)
+                }
+                // The count just taken updates the capacity the IAM leaves us.
+                status = try context.pool.status(account: context.settings.accountKey)
+            }
+            let now = Date().timeIntervalSince1970
+            print(json ? Self.json(status, foreign: foreign) : Self.text(status, foreign: foreign, now: now))
         } }
     }
 
-    static func json(_ status: RegistryStatus) -> String {
+    static func json(_ status: RegistryStatus, foreign: [AccountKey: ForeignSessionListing] = [:]) -> String {
         JSONOutput.object([
             ("registry", .string(status.location)), ("schema_version", .integer(status.schemaVersion)),
             ("key_source", .string(status.keySource.description)),
@@ -41,12 +57,13 @@ struct StatusCommand: AsyncParsableCommand {
                     ("effective_capacity", account.effectiveCapacity.map { .integer($0) } ?? .null),
                     ("login_blocked_until", ListingJSON.time(account.loginBlockedUntil)),
                     ("access_lifetime", account.accessLifetime.map { .number($0) } ?? .null),
+                    ("foreign_sessions", foreign[account.account].map(ListingJSON.foreign) ?? .null),
                 ])
             })),
         ])
     }
 
-    static func text(_ status: RegistryStatus, now: Double) -> String {
+    static func text(_ status: RegistryStatus, foreign: [AccountKey: ForeignSessionListing] = [:], now: Double) -> String {
         var lines = [
             "registry: \(status.location) (schema \(status.schemaVersion)); sealing key from \(status.keySource)",
         ]
@@ -60,8 +77,10 @@ struct StatusCommand: AsyncParsableCommand {
             lines.append("\(account.account): limit \(account.limit), reserve \(account.reserve)")
             lines.append("  sessions: \(states.isEmpty ? "none" : states.joined(separator: ", ")); waiting: \(account.waiting)")
             lines.append("  last hour: \(account.loginsLastHour) logins, \(account.refreshesLastHour) refreshes, \(account.logoutsLastHour) logouts")
-            if let capacity = account.effectiveCapacity {
-                lines.append("  the IAM refused logins at \(capacity) of our sessions: sessions unknown to this registry hold the rest")
+            if let listing = foreign[account.account] {
+                lines += foreignLines(listing, now: now)
+            } else if let capacity = account.effectiveCapacity {
+                lines.append("  the IAM leaves us \(capacity) sessions: sessions unknown to this registry hold the rest")
             }
             if let until = account.loginBlockedUntil {
                 lines.append("  no new login \(RelativeTime.describe(until, now: now).replacingOccurrences(of: "in ", with: "for ")) (after a refused login)")
@@ -72,5 +91,18 @@ struct StatusCommand: AsyncParsableCommand {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    static func foreignLines(_ listing: ForeignSessionListing, now: Double) -> [String] {
+        guard let sessions = listing.sessions else {
+            return ["  sessions unknown to this registry: not known (\(listing.problem ?? "not asked"))"]
+        }
+        guard !sessions.isEmpty else { return ["  sessions unknown to this registry: none"] }
+        var lines = ["  sessions unknown to this registry: \(sessions.count) (end them with 'ocp-sessions revoke --foreign')"]
+        for session in sessions {
+            let clients = session.clientIDs.isEmpty ? "no client" : session.clientIDs.joined(separator: ", ")
+            lines.append("    \(session.id)  \(clients), started \(RelativeTime.describe(session.started, now: now)), last used \(RelativeTime.describe(session.lastAccess, now: now))")
+        }
+        return lines
     }
 }
