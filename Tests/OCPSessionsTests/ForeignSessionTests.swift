@@ -41,6 +41,10 @@ struct ForeignSessionTests {
             let results = try await fleet.run(count: 8, cycles: 30, extra: ["--min-validity", "2.5", "--hold-ms", "5"])
             let minutes = Date().timeIntervalSince(started) / 60
             let stats = simulator.statistics()
+            print("foreign-sessions \(scenario): 8 processes x 30 cycles, 3 foreign, limit 5: "
+                + "\(results.map(\.callsOK).reduce(0, +)) calls ok, \(stats.logins) logins, \(stats.refreshes) refreshes, "
+                + "\(stats.denials) denials, \(stats.terminations) terminations, \(stats.lockedOutAttempts) locked out, "
+                + "high-water \(stats.highWaterMark["alice"] ?? 0), \(String(format: "%.1f", minutes * 60)) s")
             for result in results {
                 #expect(result.status == 0)
                 #expect(result.callsFailed == 0, "worker errors: \(result.errors)")
