@@ -49,6 +49,11 @@ public struct SimulatorConfiguration: Sendable {
     public var maximumLifetime: Double = 900
     /// Whether access tokens carry the `session_state` claim (removed in Keycloak 25).
     public var sessionStateClaim: Bool = true
+    /// Serve HTTPS with this certificate instead of plain HTTP (`nil`, the default).
+    public var tls: SimulatorTLS? = nil
+    /// Keep every token issued (access, refresh, id), for ``KeycloakSimulator/issuedTokens()``.
+    /// Off by default: a long benchmark issues too many to keep.
+    public var recordIssuedTokens: Bool = false
 
     public init() {}
 }
@@ -83,5 +88,20 @@ public struct BruteForce: Sendable, Equatable, Codable {
     public init(failureFactor: Int = 30, lockoutSeconds: Double = 60) {
         self.failureFactor = failureFactor
         self.lockoutSeconds = lockoutSeconds
+    }
+}
+
+/// A TLS listener's certificate: PEM text, so tests can pass a test CA's certificate directly.
+public struct SimulatorTLS: Sendable {
+    /// The server certificate, then any intermediates.
+    public var certificateChainPEM: String
+    public var privateKeyPEM: String
+    /// The host name put in `baseURL` (and so in the issuer): one the certificate names.
+    public var urlHost: String
+
+    public init(certificateChainPEM: String, privateKeyPEM: String, urlHost: String = "localhost") {
+        self.certificateChainPEM = certificateChainPEM
+        self.privateKeyPEM = privateKeyPEM
+        self.urlHost = urlHost
     }
 }
