@@ -22,6 +22,10 @@ enum SecurityCheck {
         return Int(info.st_mode & 0o7777)
     }
 
+    static func fileSize(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
+    }
+
     /// The keys (lines) in a key file.
     static func keyLines(_ path: String) -> [String] {
         ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
