@@ -100,6 +100,12 @@ struct TokenLeakTests {
                                                            "OCP_SESSIONS_REGISTRY": cli.directory + "/other.sqlite"])
             #expect(wrong.status == 77)
             outputs.append(("wrong password", wrong.stdout + wrong.stderr))
+            // The failed login's event and error are recorded in that registry: no password there either.
+            for json in [false, true] {
+                let events = try await cli.run(["events"] + (json ? ["--json"] : []), env: ["OCP_SESSIONS_REGISTRY": cli.directory + "/other.sqlite"])
+                #expect(events.stdout.contains("login-failed"), "\(events.stdout)")
+                outputs.append(("events of the failed login", events.stdout + events.stderr))
+            }
             for command in [["list"], ["status"], ["events"], ["leases"]] {
                 for json in [false, true] {
                     let result = try await cli.run(command + (json ? ["--json"] : []))
@@ -119,6 +125,10 @@ struct TokenLeakTests {
 
             let registry = cli.directory + "/registry.sqlite"
             let files = [registry, registry + "-wal", registry + "-shm"]
+            for suffix in ["", "-wal", "-shm"] {
+                let file = cli.directory + "/other.sqlite" + suffix
+                #expect(scanner.find(inFile: file).isEmpty, "\(file)")
+            }
             let walBefore = SecurityCheck.fileSize(registry + "-wal")
             #expect(walBefore > 0, "the WAL is kept between processes")
             for file in files { #expect(scanner.find(inFile: file).isEmpty, "\(file) before checkpoint") }
@@ -142,6 +152,43 @@ struct TokenLeakTests {
             copy.append(contentsOf: Array("alice-pass".utf8))
             #expect(scanner.find(in: copy) == ["password"])
             print("token leak scan: \(tokens.count) tokens (\(stats.logins) logins, \(stats.refreshes) refreshes), \(scanner.needles.count) needles, WAL \(walBefore) bytes, \(outputs.count) outputs: none found")
+        }
+    }
+
+    @Test("the password is in no argv and no environment of exec, its command or the password command, and never echoed from a flag")
+    func passwordNotInArgvOrEnvironment() async throws {
+        try await withCLI("password-audit") { _, cli in
+            let file = cli.directory + "/password"
+            _ = FileManager.default.createFile(atPath: file, contents: Data("alice-pass\n".utf8), attributes: [.posixPermissions: 0o600])
+            // exec's own argv and environment (its parent's pid, seen from the command) and the command's.
+            let dump = "tr '\\0' '\\n' </proc/$PPID/cmdline; tr '\\0' '\\n' </proc/$PPID/environ; tr '\\0' '\\n' </proc/$$/cmdline; env"
+            for source in [["--password-file", file], ["--password-command", "cat '\(file)'"]] {
+                let exec = try await cli.run(["exec"] + source + ["--", "sh", "-c", dump], env: ["OCP_PASSWORD": nil])
+                #expect(exec.status == 0, "\(exec.stderr)")
+                #expect(exec.stdout.contains("OCP_LEASE_ID="), "the dump ran")
+                #expect(!exec.stdout.contains("alice-pass") && !exec.stderr.contains("alice-pass"), "\(source[0])")
+                _ = try await cli.run(["revoke", "--all", "--force"])
+            }
+            // While the password command runs, neither it nor ocp-sessions carries the password in argv.
+            let spy = cli.directory + "/spy.sh"
+            _ = FileManager.default.createFile(atPath: spy, contents: Data("""
+                #!/bin/sh
+                parent=$(awk '{print $4}' /proc/$PPID/stat)
+                tr '\\0' ' ' </proc/$parent/cmdline >"\(cli.directory)/spy.out"; echo >>"\(cli.directory)/spy.out"
+                tr '\\0' ' ' </proc/$PPID/cmdline >>"\(cli.directory)/spy.out"; echo >>"\(cli.directory)/spy.out"
+                tr '\\0' ' ' </proc/$$/cmdline >>"\(cli.directory)/spy.out"
+                cat '\(file)'
+
+                """.utf8), attributes: [.posixPermissions: 0o700])
+            let spied = try await cli.run(["token", "--password-command", spy], env: ["OCP_PASSWORD": nil])
+            #expect(spied.status == 0, "\(spied.stderr)")
+            let seen = (try? String(contentsOfFile: cli.directory + "/spy.out", encoding: .utf8)) ?? ""
+            #expect(seen.contains("ocp-sessions token --password-command"), "\(seen)")
+            #expect(!seen.contains("alice-pass"))
+            // No flag takes a password: one usage line that does not repeat the value.
+            let flag = try await cli.run(["token", "--password", "alice-pass"])
+            SecurityCheck.expectOneLineFailure(flag, 64, "password")
+            #expect(!flag.stderr.contains("alice-pass"))
         }
     }
 }
