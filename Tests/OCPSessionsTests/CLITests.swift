@@ -52,7 +52,7 @@ struct CLITests {
             #expect(!list.stdout.contains(object["access_token"] as? String ?? "-"))
 
             let status = try #require(try await cli.run(["status", "--json"]).json as? [String: Any])
-            #expect(status["schema_version"] as? Int == 1)
+            #expect(status["schema_version"] as? Int == 2)
             #expect((status["registry"] as? String)?.hasSuffix("registry.sqlite") == true)
             let account = try #require((status["accounts"] as? [[String: Any]])?.first)
             #expect(account["limit"] as? Int == 5)
