@@ -22,7 +22,7 @@ public final class SQLiteRegistry: RegistryStore, @unchecked Sendable {
 
     /// The keys this registry seals and opens with. Inside a transaction the sealing key is the
     /// one the registry records as current (checked at the start of every transaction).
-    public var sealer: SealingKeyring {
+    public internal(set) var sealer: SealingKeyring {
         get { keyLock.withLock { keyring } }
         set { keyLock.withLock { keyring = newValue } }
     }
@@ -176,7 +176,7 @@ public final class SQLiteRegistry: RegistryStore, @unchecked Sendable {
     static func anotherKey(_ recorded: String, _ known: SealingKeyring, _ source: SealingKeySource) -> RegistryError {
         let fix = source == .environment
             ? "set OCP_SESSIONS_KEY to the registry's current key (it was probably rekeyed)"
-            : "this process's key file does not hold it"
+            : "the key file does not hold it (was the registry used with OCP_SESSIONS_KEY, or the key file replaced?)"
         return .sealing("the registry's tokens are sealed with another key (key id \(recorded); \(source) holds \(known.keys.map { SealingKeyring.hex($0.keyID) }.joined(separator: ", "))): \(fix)")
     }
 
