@@ -152,6 +152,30 @@ struct RekeyTests {
         }
     }
 
+    @Test("three concurrent rekeys serialise: the key file ends with the recorded key alone, nothing lost")
+    func concurrentRekeys() async throws {
+        try await withCLI("rekey-concurrent") { simulator, cli in
+            #expect(try await cli.run(["token"]).status == 0)
+            let running = try (0..<3).map { _ in try cli.start(["rekey", "--json"]) }
+            var ids: [String] = []
+            for rekey in running {
+                let result = try await rekey.finish()
+                #expect(result.status == 0, "\(result.stderr)")
+                ids.append((result.json as? [String: Any])?["new_key_id"] as? String ?? "")
+            }
+            let registry = cli.directory + "/registry.sqlite"
+            let recorded = try Self.recordedKeyID(registry)
+            #expect(Set(ids).count == 3)
+            #expect(ids.contains(recorded ?? "-"))
+            let lines = SecurityCheck.keyLines(registry + ".key")
+            #expect(lines.count == 1)
+            let fileKey = try SealingKeyLoader.parseKeys(lines.first ?? "", origin: "test")
+            #expect(SealingKeyring(fileKey).currentID == recorded)
+            #expect(try await cli.run(["token", "--force-refresh"]).status == 0)
+            #expect(simulator.statistics().logins == 1)
+        }
+    }
+
     @Test("a release before schema 2 cannot write a row sealed with a stale key: the trigger refuses it")
     func triggerRefusesStaleKey() throws {
         let dir = TestPaths.temporaryDirectory()
