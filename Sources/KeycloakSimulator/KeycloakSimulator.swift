@@ -25,7 +25,7 @@ public final class KeycloakSimulator: Sendable {
     /// The bound port.
     public var port: Int { server.port }
 
-    /// `http://HOST:PORT`, without the base path: discovery is at
+    /// `http://HOST:PORT` (`https://URLHOST:PORT` with ``SimulatorConfiguration/tls``), without the base path: discovery is at
     /// `{baseURL}{basePath}/realms/{realm}/.well-known/openid-configuration`.
     public let baseURL: String
 
