@@ -9,7 +9,7 @@ struct SealedRowTests {
     func copiedSealedColumn() async throws {
         try await withCLI("sealed-row") { simulator, cli in
             // Two real sessions: one held by an exec while a token call logs in the second.
-            let holder = try cli.start(["exec", "--", "sleep", "3"])
+            let holder = try cli.start(["exec", "--", "sleep", "6"])
             var leased = false
             for _ in 0..<200 where !leased {
                 let list = try await cli.run(["list", "--json"])
