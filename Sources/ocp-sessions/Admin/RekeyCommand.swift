@@ -7,13 +7,13 @@ struct RekeyCommand: AsyncParsableCommand {
         commandName: "rekey",
         abstract: "Re-seal every session's tokens with a new sealing key, while other processes keep working.",
         discussion: """
-            With the key file (<registry>.key) a new random key is made (or taken from --new-key-file /
-            OCP_SESSIONS_NEW_KEY); the file holds the old and the new key until the switch has committed,
+            With the key file (<registry>.key) a new random key is made (or taken from --new-key-file or \
+            OCP_SESSIONS_NEW_KEY); the file holds the old and the new key until the switch has committed, \
             then the new one only. Running processes pick the new key up at their next transaction.
 
-            With OCP_SESSIONS_KEY the new key must be given (--new-key-file or OCP_SESSIONS_NEW_KEY, never
-            on the command line); afterwards every process must use it: processes still on the old key exit
-            78 ("sealed with another key"). OCP_SESSIONS_KEY may list both keys ("OLD,NEW") to switch
+            With OCP_SESSIONS_KEY the new key must be given (--new-key-file or OCP_SESSIONS_NEW_KEY, never \
+            on the command line); afterwards every process must use it: processes still on the old key exit \
+            78 ("sealed with another key"). OCP_SESSIONS_KEY may list both keys ("OLD,NEW") to switch \
             without failures.
 
             Exit codes: 0 done; 65 damaged registry; 75 registry locked; 78 bad or missing key.
