@@ -44,6 +44,8 @@ let package = Package(
             name: "KeycloakSimulator",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
+                // The optional TLS listener (end-to-end tests of --ca-file).
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -25,7 +25,7 @@ public final class KeycloakSimulator: Sendable {
     /// The bound port.
     public var port: Int { server.port }
 
-    /// `http://HOST:PORT`, without the base path: discovery is at
+    /// `http://HOST:PORT` (`https://URLHOST:PORT` with ``SimulatorConfiguration/tls``), without the base path: discovery is at
     /// `{baseURL}{basePath}/realms/{realm}/.well-known/openid-configuration`.
     public let baseURL: String
 
@@ -67,9 +67,9 @@ public final class KeycloakSimulator: Sendable {
         guard (0...65535).contains(port) else {
             throw SimulatorConfigurationError(field: "port", problem: "must be within 0...65535 (was \(port))")
         }
-        let server = try await SimulatorServer.bind(host: host, port: port)
-        let urlHost = host.contains(":") ? "[\(host)]" : host
-        let baseURL = "http://\(urlHost):\(server.port)"
+        let server = try await SimulatorServer.bind(host: host, port: port, tls: try configuration.tls.map(SimulatorServer.tlsContext))
+        let urlHost = configuration.tls?.urlHost ?? (host.contains(":") ? "[\(host)]" : host)
+        let baseURL = "\(configuration.tls == nil ? "http" : "https")://\(urlHost):\(server.port)"
         let core = SimulatorCore(configuration: configuration, baseURL: baseURL, clock: clock)
         server.install(RequestRouter(core: core))
         return KeycloakSimulator(
@@ -108,6 +108,12 @@ public final class KeycloakSimulator: Sendable {
     }
 
     // MARK: Test hooks
+
+    /// Every access, refresh and id token issued so far, when started with
+    /// ``SimulatorConfiguration/recordIssuedTokens`` (empty otherwise).
+    public func issuedTokens() -> [String] {
+        core.issued.withLock { $0 }
+    }
 
     /// From now on, requests of this kind are processed (a session created, tokens rotated, a
     /// session logged out) and then their answer is held until ``releaseHeld()`` or shutdown.

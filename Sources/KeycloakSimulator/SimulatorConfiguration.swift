@@ -52,6 +52,11 @@ public struct SimulatorConfiguration: Sendable {
     /// Whether the user has the account roles (`view-profile`, `manage-account`) the account API
     /// needs; without them it answers 403 to a valid token (§9).
     public var accountRoles: Bool = true
+    /// Serve HTTPS with this certificate instead of plain HTTP (`nil`, the default).
+    public var tls: SimulatorTLS? = nil
+    /// Keep every token issued (access, refresh, id), for ``KeycloakSimulator/issuedTokens()``.
+    /// Off by default: a long benchmark issues too many to keep.
+    public var recordIssuedTokens: Bool = false
 
     public init() {}
 }
@@ -86,5 +91,20 @@ public struct BruteForce: Sendable, Equatable, Codable {
     public init(failureFactor: Int = 30, lockoutSeconds: Double = 60) {
         self.failureFactor = failureFactor
         self.lockoutSeconds = lockoutSeconds
+    }
+}
+
+/// A TLS listener's certificate: PEM text, so tests can pass a test CA's certificate directly.
+public struct SimulatorTLS: Sendable {
+    /// The server certificate, then any intermediates.
+    public var certificateChainPEM: String
+    public var privateKeyPEM: String
+    /// The host name put in `baseURL` (and so in the issuer): one the certificate names.
+    public var urlHost: String
+
+    public init(certificateChainPEM: String, privateKeyPEM: String, urlHost: String = "localhost") {
+        self.certificateChainPEM = certificateChainPEM
+        self.privateKeyPEM = privateKeyPEM
+        self.urlHost = urlHost
     }
 }

@@ -24,6 +24,18 @@ final class SimulatorCore: Sendable {
         self.clock = clock
     }
 
+    /// Every token issued, when the configuration asks for it.
+    let issued = Locked<[String]>([])
+
+    /// The token endpoint's answer for `tokens`, recording them if asked to.
+    func tokenResponse(_ tokens: IssuedTokens) -> TokenResponse {
+        let response = TokenResponse(tokens, signer: signer)
+        if configuration.recordIssuedTokens {
+            issued.withLock { $0 += [response.accessToken, response.refreshToken] + (response.idToken.map { [$0] } ?? []) }
+        }
+        return response
+    }
+
     /// Epoch seconds.
     var now: Double { clock() }
 

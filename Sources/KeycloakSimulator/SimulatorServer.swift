@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// The listening socket and its connections.
 ///
@@ -24,7 +25,20 @@ final class SimulatorServer: Sendable {
         self.port = port
     }
 
-    static func bind(host: String, port: Int) async throws -> SimulatorServer {
+    /// A server context for `tls`; bad PEM is a configuration error.
+    static func tlsContext(_ tls: SimulatorTLS) throws -> NIOSSLContext {
+        do {
+            let chain = try NIOSSLCertificate.fromPEMBytes(Array(tls.certificateChainPEM.utf8)).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(bytes: Array(tls.privateKeyPEM.utf8), format: .pem)
+            var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            configuration.minimumTLSVersion = .tlsv12
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw SimulatorConfigurationError(field: "tls", problem: "certificate or key not usable: \(error)")
+        }
+    }
+
+    static func bind(host: String, port: Int, tls: NIOSSLContext? = nil) async throws -> SimulatorServer {
         let connections = ConnectionRegistry()
         let routerSlot = Locked<RequestRouter?>(nil)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -39,6 +53,7 @@ final class SimulatorServer: Sendable {
                     return channel.close()
                 }
                 return channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(HTTPRequestHandler(router: router))
                 }

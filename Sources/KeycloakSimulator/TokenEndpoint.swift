@@ -78,7 +78,7 @@ struct TokenEndpoint: Sendable {
             let response: SimResponse
             switch result {
             case .issued(let tokens):
-                response = .json(.ok, TokenResponse(tokens, signer: core.signer))
+                response = .json(.ok, core.tokenResponse(tokens))
             case .invalidCredentials:
                 response = .oauthError(
                     HTTPResponseStatus(statusCode: core.configuration.invalidGrantStatus), "invalid_grant",
@@ -145,7 +145,7 @@ struct TokenEndpoint: Sendable {
         }
         let response: SimResponse =
             switch result {
-            case .issued(let tokens): .json(.ok, TokenResponse(tokens, signer: core.signer))
+            case .issued(let tokens): .json(.ok, core.tokenResponse(tokens))
             case .failed(let error, let description): .oauthError(.badRequest, error, description)
             }
         return EndpointOutcome(response, operation: .refresh) {

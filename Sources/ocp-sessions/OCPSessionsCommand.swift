@@ -14,7 +14,7 @@ struct OCPSessionsCommand: AsyncParsableCommand {
             """,
         subcommands: [
             TokenCommand.self, ExecCommand.self, ListCommand.self, LeasesCommand.self, RevokeCommand.self,
-            PruneCommand.self, StatusCommand.self, EventsCommand.self, SimulateCommand.self, SimulatorCommand.self,
+            PruneCommand.self, StatusCommand.self, EventsCommand.self, RekeyCommand.self, SimulateCommand.self, SimulatorCommand.self,
             WorkerCommand.self,
         ]
     )

@@ -31,10 +31,11 @@ extension SessionPool {
             let tokens = try await provider.refresh(refreshToken: refreshToken)
             let now = clock.now()
             let accessExpiresAt = sentAt + tokens.expiresIn
-            let sealed = try seal(TokenSet(
-                accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, sessionState: sessionID,
-                expiresIn: tokens.expiresIn, refreshExpiresIn: tokens.refreshExpiresIn))
             let written = try writeRegistry { tx in
+                // Sealed inside the transaction: it starts by switching to the registry's current key.
+                let sealed = try seal(TokenSet(
+                    accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, sessionState: sessionID,
+                    expiresIn: tokens.expiresIn, refreshExpiresIn: tokens.refreshExpiresIn))
                 let ok = try tx.updateTokens(
                     sessionID: sessionID, tokens: sealed, accessExpiresAt: accessExpiresAt,
                     refreshExpiresAt: tokens.refreshExpiresIn > 0 ? sentAt + tokens.refreshExpiresIn : nil,
@@ -121,10 +122,10 @@ extension SessionPool {
             id: tokens.sessionState, clientID: account.clientID, accessExpiresAt: accessExpiresAt,
             refreshExpiresAt: tokens.refreshExpiresIn > 0 ? sentAt + tokens.refreshExpiresIn : nil,
             createdAt: now, lastUsedAt: now, lastRefreshedAt: now, handedOutUntil: accessExpiresAt)
-        let sealed = try seal(tokens)
         try writeRegistry { tx in
             try tx.deleteLogin(id: loginID)
-            try tx.insertSession(session, tokens: sealed, accountID: accountID)
+            // Sealed inside the transaction: it starts by switching to the registry's current key.
+            try tx.insertSession(session, tokens: try seal(tokens), accountID: accountID)
             try tx.recordLoginSuccess(
                 accountID: accountID, idleTimeout: tokens.refreshExpiresIn > 0 ? tokens.refreshExpiresIn : nil,
                 accessLifetime: tokens.expiresIn)

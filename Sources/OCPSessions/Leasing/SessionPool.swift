@@ -251,20 +251,33 @@ public final class SessionPool: Sendable {
         guard let sealed = try tx.sealedTokens(sessionID: sessionID) else {
             throw OCPSessionsError(.leaseLost, "session \(sessionID) vanished from the registry")
         }
-        return try registry.sealer.open(sealed.access, sessionID: sessionID)
+        return try open(sealed.access, sessionID: sessionID)
     }
 
     func openRefreshToken(tx: RegistryReader, sessionID: String) throws -> String {
         guard let sealed = try tx.sealedTokens(sessionID: sessionID) else {
             throw OCPSessionsError(.leaseLost, "session \(sessionID) vanished from the registry")
         }
-        return try registry.sealer.open(sealed.refresh, sessionID: sessionID)
+        return try open(sealed.refresh, sessionID: sessionID)
     }
 
+    /// A token that does not open is never handed out nor used for a logout: the caller gets this
+    /// error (exit 78) naming the session, whose row stays as it is, still counted.
+    private func open(_ sealed: [UInt8], sessionID: String) throws -> String {
+        do {
+            return try registry.sealer.open(sealed, sessionID: sessionID)
+        } catch {
+            throw OCPSessionsError(.configuration, "session \(sessionID): \(error)")
+        }
+    }
+
+    /// Call inside the write transaction that stores the result: the transaction's start made the
+    /// registry's current key the sealing key.
     func seal(_ tokens: TokenSet) throws -> SealedTokens {
-        SealedTokens(
-            access: try registry.sealer.seal(tokens.accessToken, sessionID: tokens.sessionState),
-            refresh: try registry.sealer.seal(tokens.refreshToken, sessionID: tokens.sessionState))
+        let sealer = registry.sealer
+        return SealedTokens(
+            access: try sealer.seal(tokens.accessToken, sessionID: tokens.sessionState),
+            refresh: try sealer.seal(tokens.refreshToken, sessionID: tokens.sessionState))
     }
 
     static func newID() -> String { UUID().uuidString.lowercased() }

@@ -1,9 +1,40 @@
 import CSystemShims
 import Foundation
 
-/// File-mode rules for the registry, its WAL and its key: owner-only, never readable or writable
-/// by others, and never on a filesystem where SQLite's locks do not hold.
+/// File-mode rules for the registry, its WAL and its key: owner-only (group-shared in a team
+/// directory), never readable or writable by others, and never on a filesystem where SQLite's
+/// locks do not hold.
 enum FileSecurity {
+    /// A team directory: setgid and group-writable (`install -d -m 2770 -g TEAM`), so every file
+    /// created in it belongs to the team's group. Files ocp-sessions creates there get group modes.
+    static func isTeamDirectory(_ directory: String) -> Bool {
+        var info = stat()
+        guard stat(directory.isEmpty ? "." : directory, &info) == 0 else { return false }
+        return info.st_mode & S_ISGID != 0 && info.st_mode & 0o070 == 0o070
+    }
+
+    /// The registry (and so, by SQLite's rule, its `-wal` and `-shm`): `0660` in a team directory,
+    /// else `0600`.
+    static func registryFileMode(forFileIn directory: String) -> mode_t {
+        isTeamDirectory(directory) ? 0o660 : 0o600
+    }
+
+    /// The key file: `0640` in a team directory, else `0600`. The group reads it but never needs to
+    /// write it: it is created with `link` and replaced with `rename`, which need only the
+    /// directory's write bit, so a group write bit would only let a member damage it in place.
+    static func keyFileMode(forFileIn directory: String) -> mode_t {
+        isTeamDirectory(directory) ? 0o640 : 0o600
+    }
+
+    /// Makes a `rename` or `link` in the file's directory durable.
+    static func syncDirectory(of path: String) {
+        let directory = (path as NSString).deletingLastPathComponent
+        let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
+
     /// Refuses a file that others (not owner, not group) can read or write.
     static func checkPrivate(fd: Int32, path: String, what: String) throws(RegistryError) {
         var info = stat()
@@ -11,7 +42,7 @@ enum FileSecurity {
             throw .permission("cannot stat \(what) \(path): \(String(cString: strerror(errno)))")
         }
         if info.st_mode & 0o007 != 0 {
-            throw .permission("\(what) \(path) is accessible to other users (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
+            throw .permission("\(what) \(path) is accessible to other users (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod o-rwx \(path)")
         }
     }
 
@@ -22,12 +53,13 @@ enum FileSecurity {
         var info = stat()
         guard stat(path, &info) == 0 else { return }
         if info.st_mode & 0o007 != 0 {
-            throw .permission("\(what) \(path) is accessible to other users (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
+            throw .permission("\(what) \(path) is accessible to other users (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod o-rwx \(path)")
         }
     }
 
-    /// Creates the registry's directory (0700) and an empty registry file (0600) if missing, so
-    /// SQLite never creates them with the process umask. An existing file is only stat'ed.
+    /// Creates the registry's directory (0700) and an empty registry file (0600, or 0660 in a team
+    /// directory) if missing, so SQLite never creates them with the process umask. An existing file
+    /// is only stat'ed.
     static func prepareRegistryFile(_ path: String) throws(RegistryError) {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
@@ -45,8 +77,11 @@ enum FileSecurity {
         }
         var info = stat()
         if stat(path, &info) != 0 {
-            let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+            let mode = registryFileMode(forFileIn: directory)
+            let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
             if fd >= 0 {
+                // The umask must not take the group bits in a team directory.
+                fchmod(fd, mode)
                 close(fd)
             } else if errno != EEXIST {
                 let reason = String(cString: strerror(errno))

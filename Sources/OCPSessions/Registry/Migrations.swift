@@ -14,6 +14,8 @@ public enum Migrations {
     public static let all: [Migration] = [
         Migration(version: 1, name: "0001_initial.sql", sql: PackageResources._001_initial_sql, compatibleFrom: 1),
         Migration(version: 2, name: "0002_foreign_sessions.sql", sql: PackageResources._002_foreign_sessions_sql, compatibleFrom: 1),
+        // Schema 1 code keeps working: the triggers stop it from writing a row with a stale key.
+        Migration(version: 3, name: "0003_sealing_key.sql", sql: PackageResources._003_sealing_key_sql, compatibleFrom: 1),
     ]
 
     public static var latestVersion: Int { all.last?.version ?? 0 }

@@ -10,7 +10,8 @@ public protocol RegistryStore: AnyObject, Sendable {
     var keySource: SealingKeySource { get }
     /// The schema version of the open registry.
     var schemaVersion: Int { get }
-    var sealer: TokenSealer { get }
+    /// The keys tokens are sealed and opened with; inside a transaction, the registry's current one seals.
+    var sealer: SealingKeyring { get }
 
     /// Runs `body` in one write transaction that holds the registry's write lock (`BEGIN IMMEDIATE`
     /// on SQLite) from its first statement, so that read-decide-write is atomic across processes.
@@ -101,7 +102,7 @@ public struct SealedTokens: Sendable, Equatable {
 public struct EventRecord: Sendable, Equatable, Codable {
     public enum Kind: String, Sendable, Codable, CaseIterable {
         case login, loginFailed = "login-failed", denied, refresh, refreshFailed = "refresh-failed"
-        case logout, lease, release, eviction, error, reconcile, revoke
+        case logout, lease, release, eviction, error, reconcile, revoke, rekey
     }
 
     public var id: Int64

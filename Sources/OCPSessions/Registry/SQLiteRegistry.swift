@@ -10,11 +10,22 @@ import Foundation
 public final class SQLiteRegistry: RegistryStore, @unchecked Sendable {
     public let path: String
     public let keySource: SealingKeySource
-    public let sealer: TokenSealer
     public private(set) var schemaVersion: Int
     // One connection per registry object; calls are short and serialised by this lock.
-    private let database: Database
-    private let lock = NSLock()
+    let database: Database
+    let lock = NSLock()
+    // The keys, switched inside transactions (under `lock`) and read by their bodies: a lock of
+    // its own, since `lock` is held while a body runs.
+    private let keyLock = NSLock()
+    private var keyring: SealingKeyring
+    let environment: [String: String]
+
+    /// The keys this registry seals and opens with. Inside a transaction the sealing key is the
+    /// one the registry records as current (checked at the start of every transaction).
+    public internal(set) var sealer: SealingKeyring {
+        get { keyLock.withLock { keyring } }
+        set { keyLock.withLock { keyring = newValue } }
+    }
 
     public var location: String { path }
 
@@ -25,6 +36,7 @@ public final class SQLiteRegistry: RegistryStore, @unchecked Sendable {
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(RegistryError) {
         self.path = path
+        self.environment = environment
         try FileSecurity.prepareRegistryFile(path)
         let database: Database
         do {
@@ -44,7 +56,7 @@ public final class SQLiteRegistry: RegistryStore, @unchecked Sendable {
         for suffix in ["-wal", "-shm"] {
             try FileSecurity.checkPrivate(path: path + suffix, what: "registry file")
         }
-        (sealer, keySource) = try SealingKeyLoader.load(registryPath: path, environment: environment)
+        (keyring, keySource) = try SealingKeyLoader.load(registryPath: path, environment: environment)
         self.database = database
     }
 
@@ -102,7 +114,10 @@ public final class SQLiteRegistry: RegistryStore, @unchecked Sendable {
         try lock.withLock {
             let db = database
             do {
-                return try db.immediateTransaction { try body(SQLiteTransaction(db: db)) }
+                return try db.immediateTransaction {
+                    try syncSealingKey(db, writing: true)
+                    return try body(SQLiteTransaction(db: db))
+                }
             } catch let error as SQLiteError {
                 throw RegistryError.from(error, path: path)
             }
@@ -113,11 +128,56 @@ public final class SQLiteRegistry: RegistryStore, @unchecked Sendable {
         try lock.withLock {
             let db = database
             do {
-                return try db.readTransaction { try body(SQLiteTransaction(db: db)) }
+                return try db.readTransaction {
+                    try syncSealingKey(db, writing: false)
+                    return try body(SQLiteTransaction(db: db))
+                }
             } catch let error as SQLiteError {
                 throw RegistryError.from(error, path: path)
             }
         }
+    }
+
+    /// Makes the key the registry records as current the sealing key, reloading the key source
+    /// when this process does not know it (a `rekey` by another process). One indexed read per
+    /// transaction. A write transaction on a registry that records no key yet records this one; one
+    /// whose key no source here holds fails, so no row is ever sealed with a key the others lack.
+    /// A read transaction only switches when it can: its opens then report the unknown key.
+    func syncSealingKey(_ db: Database, writing: Bool) throws {
+        guard schemaVersion >= 2 else { return }
+        let known = sealer
+        guard let recorded = try db.queryOne("SELECT value FROM registry_meta WHERE key = 'sealing_key_id'")?.string(0) else {
+            if writing {
+                // A row written by a release before schema 3 names the key in use.
+                let inUse = try db.queryOne("SELECT hex(substr(access_token, 2, 4)) FROM sessions LIMIT 1")?.string(0)
+                if let inUse, inUse != known.currentID, !known.contains(inUse) { throw Self.anotherKey(inUse, known, keySource) }
+                var chosen = known
+                if let inUse { _ = chosen.select(inUse) }
+                try db.run("INSERT INTO registry_meta (key, value) VALUES ('sealing_key_id', ?)", [.text(chosen.currentID)])
+                sealer = chosen
+            }
+            return
+        }
+        if recorded == known.currentID { return }
+        var updated = known
+        if !updated.select(recorded) {
+            // Another process rekeyed: the key file (or a list in OCP_SESSIONS_KEY) has the new key.
+            if let (reloaded, _) = try? SealingKeyLoader.load(registryPath: path, environment: environment) {
+                updated = reloaded
+            }
+            guard updated.select(recorded) else {
+                if writing { throw Self.anotherKey(recorded, known, keySource) }
+                return
+            }
+        }
+        sealer = updated
+    }
+
+    static func anotherKey(_ recorded: String, _ known: SealingKeyring, _ source: SealingKeySource) -> RegistryError {
+        let fix = source == .environment
+            ? "set OCP_SESSIONS_KEY to the registry's current key (it was probably rekeyed)"
+            : "the key file does not hold it (was the registry used with OCP_SESSIONS_KEY, or the key file replaced?)"
+        return .sealing("the registry's tokens are sealed with another key (key id \(recorded); \(source) holds \(known.keys.map { SealingKeyring.hex($0.keyID) }.joined(separator: ", "))): \(fix)")
     }
 
     /// `PRAGMA quick_check`: "ok" or SQLite's first complaint.

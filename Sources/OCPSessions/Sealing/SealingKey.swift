@@ -13,32 +13,67 @@ public enum SealingKeySource: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Loads the sealing key from `OCP_SESSIONS_KEY` (base64 of 32 bytes) or from a `0600` key file
-/// beside the registry, creating the file with a new random key on first use.
+/// Loads the sealing keys from `OCP_SESSIONS_KEY` or from the key file beside the registry,
+/// creating the file with a new random key on first use.
+///
+/// Both hold base64 of 32 random bytes; several keys (one per line in the file, separated by
+/// commas or spaces in the variable) are allowed, and the registry's recorded key id picks the one
+/// that seals. `rekey` keeps the old and the new key in the file until its transaction committed.
 public enum SealingKeyLoader {
     public static func keyFilePath(forRegistry path: String) -> String { path + ".key" }
 
     public static func load(
         registryPath: String, environment: [String: String] = ProcessInfo.processInfo.environment
-    ) throws(RegistryError) -> (TokenSealer, SealingKeySource) {
+    ) throws(RegistryError) -> (SealingKeyring, SealingKeySource) {
         if let encoded = environment["OCP_SESSIONS_KEY"], !encoded.isEmpty {
-            guard let bytes = Data(base64Encoded: encoded.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-                throw .badKey("OCP_SESSIONS_KEY is not base64 (expected base64 of 32 random bytes)")
-            }
-            return (try TokenSealer(keyBytes: Array(bytes)), .environment)
+            let keys = try parseKeys(encoded, origin: "OCP_SESSIONS_KEY")
+            return (SealingKeyring(keys), .environment)
         }
         let path = keyFilePath(forRegistry: registryPath)
-        if let bytes = try readKeyFile(path) {
-            return (try TokenSealer(keyBytes: bytes), .file(path))
+        if let keys = try readKeyFile(path) {
+            return (SealingKeyring(keys), .file(path))
         }
-        let key = TokenSealer.generateKey()
-        try createKeyFile(path, key: key)
+        try createKeyFile(path, key: TokenSealer.generateKey())
         // Another process may have won the race to create it: read back whatever is there now.
         guard let stored = try readKeyFile(path) else { throw .badKey("could not read back key file \(path)") }
-        return (try TokenSealer(keyBytes: stored), .file(path))
+        return (SealingKeyring(stored), .file(path))
     }
 
-    static func readKeyFile(_ path: String) throws(RegistryError) -> [UInt8]? {
+    /// The key `rekey` switches to, given explicitly: the first key in `file` (refused, like the key
+    /// file, if others may read it) or in `OCP_SESSIONS_NEW_KEY`; nil when neither is given. Never
+    /// from a command-line argument, where `ps` would show it.
+    public static func newKey(
+        file: String?, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(RegistryError) -> [UInt8]? {
+        if let file {
+            guard let keys = try readKeyFile(file) else { throw .badKey("new key file \(file) does not exist") }
+            return keys[0].keyBytes
+        }
+        if let encoded = environment["OCP_SESSIONS_NEW_KEY"], !encoded.isEmpty {
+            return try parseKeys(encoded, origin: "OCP_SESSIONS_NEW_KEY")[0].keyBytes
+        }
+        return nil
+    }
+
+    /// One or more base64 keys separated by newlines, commas or spaces.
+    static func parseKeys(_ text: String, origin: String) throws(RegistryError) -> [TokenSealer] {
+        let words = text.split { $0 == "," || $0.isWhitespace }
+        guard !words.isEmpty else { throw .badKey("\(origin) holds no key") }
+        var keys: [TokenSealer] = []
+        for word in words {
+            guard let bytes = Data(base64Encoded: String(word)) else {
+                throw .badKey("\(origin) is not base64 (expected base64 of 32 random bytes)")
+            }
+            do {
+                keys.append(try TokenSealer(keyBytes: Array(bytes)))
+            } catch {
+                throw .badKey("\(origin): \(error)")
+            }
+        }
+        return keys
+    }
+
+    static func readKeyFile(_ path: String) throws(RegistryError) -> [TokenSealer]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         if fd < 0 {
             if errno == ENOENT { return nil }
@@ -46,30 +81,50 @@ public enum SealingKeyLoader {
         }
         defer { close(fd) }
         try FileSecurity.checkPrivate(fd: fd, path: path, what: "key file")
-        var buffer = [UInt8](repeating: 0, count: 256)
+        var buffer = [UInt8](repeating: 0, count: 4096)
         let count = read(fd, &buffer, buffer.count)
         guard count > 0 else { throw .badKey("key file \(path) is empty") }
-        let text = String(decoding: buffer[0..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let bytes = Data(base64Encoded: text) else { throw .badKey("key file \(path) is not base64") }
-        return Array(bytes)
+        return try parseKeys(String(decoding: buffer[0..<count], as: UTF8.self), origin: "key file \(path)")
     }
 
     /// Writes the key under a temporary name and links it into place: `link` fails if a peer got
     /// there first, so no reader ever sees a half-written key file.
     static func createKeyFile(_ path: String, key: [UInt8]) throws(RegistryError) {
-        let temporary = "\(path).\(getpid()).tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else {
-            throw .permission("cannot create key file \(path): \(String(cString: strerror(errno)))")
-        }
+        let temporary = try writeTemporaryKeyFile(path, keys: [key])
         defer { unlink(temporary) }
-        let text = Array((Data(key).base64EncodedString() + "\n").utf8)
-        let written = write(fd, text, text.count)
-        let synced = fsync(fd)
-        close(fd)
-        guard written == text.count, synced == 0 else { throw .permission("cannot write key file \(path)") }
         if link(temporary, path) != 0 && errno != EEXIST {
             throw .permission("cannot create key file \(path): \(String(cString: strerror(errno)))")
         }
+    }
+
+    /// Replaces the key file with `keys` (the first seals on a registry that records no key id):
+    /// written and fsynced under a temporary name, renamed over the old file, the directory
+    /// fsynced, so a crash leaves either the old file or the new one, whole.
+    static func replaceKeyFile(_ path: String, keys: [[UInt8]]) throws(RegistryError) {
+        let temporary = try writeTemporaryKeyFile(path, keys: keys)
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw .permission("cannot replace key file \(path): \(reason)")
+        }
+        FileSecurity.syncDirectory(of: path)
+    }
+
+    private static func writeTemporaryKeyFile(_ path: String, keys: [[UInt8]]) throws(RegistryError) -> String {
+        let temporary = "\(path).\(getpid()).tmp"
+        let mode = FileSecurity.keyFileMode(forFileIn: (path as NSString).deletingLastPathComponent)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode)
+        guard fd >= 0 else {
+            throw .permission("cannot create key file \(path): \(String(cString: strerror(errno)))")
+        }
+        let text = Array(keys.map { Data($0).base64EncodedString() + "\n" }.joined().utf8)
+        // fchmod: the umask must not take the group's read bit in a team directory.
+        let ok = fchmod(fd, mode) == 0 && write(fd, text, text.count) == text.count && fsync(fd) == 0
+        close(fd)
+        guard ok else {
+            unlink(temporary)
+            throw .permission("cannot write key file \(path)")
+        }
+        return temporary
     }
 }

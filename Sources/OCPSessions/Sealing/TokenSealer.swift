@@ -7,7 +7,7 @@ import Foundation
 /// Layout: `0x01 | key id (4) | nonce (12) | ciphertext | tag (16)`. The key id (the first bytes of
 /// the key's SHA-256) lets `rekey` tell which key sealed a row.
 public struct TokenSealer: Sendable {
-    private let keyBytes: [UInt8]
+    let keyBytes: [UInt8]
     public let keyID: [UInt8]
 
     public init(keyBytes: [UInt8]) throws(RegistryError) {
@@ -46,7 +46,7 @@ public struct TokenSealer: Sendable {
             let plain = try AES.GCM.open(box, using: SymmetricKey(data: keyBytes), authenticating: Data(sessionID.utf8))
             return String(decoding: plain, as: UTF8.self)
         } catch {
-            throw .sealing("a sealed token does not open with this key and row")
+            throw .sealing("its sealed token does not open with this key and row (damaged, or copied from another session's row); it is not used")
         }
     }
 }
