@@ -26,6 +26,7 @@ public final class SQLiteRegistry: RegistryStore, @unchecked Sendable {
     ) throws(RegistryError) {
         self.path = path
         try FileSecurity.prepareRegistryFile(path)
+        try RegistryFileHeader.check(path)
         let database: Database
         do {
             database = try Database(path: path, create: false, busyTimeout: busyTimeout)
