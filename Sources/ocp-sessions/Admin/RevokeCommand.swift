@@ -47,7 +47,7 @@ struct RevokeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await CommandRunner.run { try await CommandContext.with(account) { context in
+        try await CommandRunner.run { try await CommandContext.with(account, existingRegistry: true) { context in
             let selection: RevokeSelection = !ids.isEmpty ? .ids(ids) : (idle ? .idle : .all)
             var key: AccountKey?
             if ids.isEmpty && !allAccounts {

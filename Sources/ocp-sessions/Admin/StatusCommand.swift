@@ -19,7 +19,7 @@ struct StatusCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        try await CommandRunner.run { try await CommandContext.with(account) { context in
+        try await CommandRunner.run { try await CommandContext.with(account, existingRegistry: true) { context in
             let status = try context.pool.status(account: context.settings.accountKey)
             print(json ? Self.json(status) : Self.text(status, now: Date().timeIntervalSince1970))
         } }
@@ -59,7 +59,10 @@ struct StatusCommand: AsyncParsableCommand {
             lines.append("")
             lines.append("\(account.account): limit \(account.limit), reserve \(account.reserve)")
             lines.append("  sessions: \(states.isEmpty ? "none" : states.joined(separator: ", ")); waiting: \(account.waiting)")
-            lines.append("  last hour: \(account.loginsLastHour) logins, \(account.refreshesLastHour) refreshes, \(account.logoutsLastHour) logouts")
+            lines.append("  last hour: " + [
+                Self.count(account.loginsLastHour, "login", "logins"), Self.count(account.refreshesLastHour, "refresh", "refreshes"),
+                Self.count(account.logoutsLastHour, "logout", "logouts"),
+            ].joined(separator: ", "))
             if let capacity = account.effectiveCapacity {
                 lines.append("  the IAM refused logins at \(capacity) of our sessions: sessions unknown to this registry hold the rest")
             }
@@ -72,5 +75,10 @@ struct StatusCommand: AsyncParsableCommand {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `1 login`, `2 logins`.
+    static func count(_ value: Int, _ one: String, _ many: String) -> String {
+        "\(value) \(value == 1 ? one : many)"
     }
 }

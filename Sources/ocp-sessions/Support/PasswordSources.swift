@@ -52,6 +52,9 @@ enum PasswordSources {
             }
             let data = output.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
+            guard process.terminationReason == .exit else {
+                throw OCPSessionsError(.configuration, "the password command was killed by signal \(process.terminationStatus)")
+            }
             guard process.terminationStatus == 0 else {
                 throw OCPSessionsError(.configuration, "the password command failed (exit \(process.terminationStatus))")
             }
