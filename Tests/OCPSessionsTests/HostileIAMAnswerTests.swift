@@ -66,8 +66,8 @@ struct HostileIAMAnswerTests {
         Row("null", 200, "null", 65, "login answer"),
         Row("empty object", 200, "{}", 65, "no access_token"),
         Row("access_token a number", 200, #"{"access_token":5,"refresh_token":"r","expires_in":300,"refresh_expires_in":1800,"session_state":"s"}"#, 65, "login answer"),
-        Row("expires_in a string", 200, token(#""300""#), 65, "expires_in"),
-        Row("expires_in true", 200, token("true"), 65, "expires_in"),
+        Row("expires_in a string", 200, token(#""300""#), 65, "not the expected token JSON"),
+        Row("expires_in true", 200, token("true"), 65, "not the expected token JSON"),
         // Missing fields.
         Row("no access_token", 200, token(access: nil), 65, "no access_token"),
         Row("no expires_in", 200, token(nil), 65, "no expires_in"),
@@ -78,7 +78,7 @@ struct HostileIAMAnswerTests {
         Row("expires_in -1", 200, token("-1"), 65, "implausible expires_in"),
         Row("expires_in 0", 200, token("0"), 65, "implausible expires_in"),
         Row("expires_in 400,000,000 s", 200, token("400000000"), 65, "implausible expires_in"),
-        Row("expires_in 1e400", 200, token("1e400"), 65, "expires_in"),
+        Row("expires_in 1e400", 200, token("1e400"), 65, "not the expected token JSON"),
         Row("refresh_expires_in -5", 200, token(refreshExpiresIn: "-5"), 65, "implausible refresh_expires_in"),
         Row("refresh_expires_in 1e300", 200, token(refreshExpiresIn: "1e300"), 65, "implausible refresh_expires_in"),
         // HTML error pages and gateways.
@@ -191,6 +191,10 @@ struct HostileIAMAnswerTests {
                     let env: [String: String?] = ["OCP_SESSIONS_REGISTRY": registry, "OCP_HOST": server.baseURL]
                     let first = try await cli.run(["token"], env: env)
                     #expect(first.status == 0 && first.stdout == Self.jwt + "\n", "\(row.name): \(first.stderr)")
+                    if index == 0 {
+                        let status = try await cli.run(["status"], env: env)
+                        #expect(status.stdout.contains("last hour: 1 login, 0 refreshes, 0 logouts"), "\(status.stdout)")
+                    }
                     let refreshed = try await cli.run(["token", "--force-refresh", "--wait", "0"], env: env)
                     expectCleanFailure(refreshed, row.code, [row.fragment], "refresh: \(row.name)")
                     // Nothing lost: the session is still there and its token still served.

@@ -15,10 +15,11 @@ struct HostileInputTests {
     /// Every numeric or duration option of every command, out of range or not a number.
     static let badArguments: [[String]] = {
         var rows: [[String]] = []
-        func values(_ option: String, _ list: [String], _ prefix: [String]) {
-            for value in list { rows.append(prefix + [option, value]) }
+        func values(_ option: String, _ list: [String], _ prefix: [String], _ suffix: [String] = []) {
+            for value in list { rows.append(prefix + [option, value] + suffix) }
         }
-        let nonNumbers = ["abc", "", "nan", "NaN", "inf", "-inf", "1e999", "0x", "1,5", "١"]
+        // Not numbers to the parser, or numbers the range checks must catch: NaN compares false.
+        let nonNumbers = ["abc", "nan", "1e999"]
         for command in [["token"], ["exec"]] {
             let tail = command == ["exec"] ? ["--", "true"] : []
             for (option, out) in [("--min-validity", ["-1", "86401", "1e9"]), ("--wait", ["-1", "-0.001", "86401"]),
@@ -27,20 +28,23 @@ struct HostileInputTests {
             }
         }
         // The account options every command shares, on a command that needs no account.
-        for command in ["token", "list", "leases", "status", "events", "prune", "revoke"] {
-            let tail = command == "revoke" ? ["--idle"] : []
-            values("--max-sessions", ["0", "-1", "1001", "99999999999999999999", "1.5", "abc", ""], [command] + tail)
-            values("--reserve", ["-1", "1000", "abc", "0.5"], [command] + tail)
+        values("--max-sessions", ["-1", "1001", "99999999999999999999", "1.5", "abc", "", "١"], ["token"])
+        values("--reserve", ["1000", "abc", "0.5", "inf"], ["token"])
+        // The same checks on every command that takes the account options.
+        for command in ["token", "exec", "list", "leases", "status", "events", "prune", "revoke"] {
+            let tail = command == "revoke" ? ["--idle"] : command == "exec" ? ["--", "true"] : []
+            values("--max-sessions", ["0"], [command], tail)
+            values("--reserve", ["-1"], [command], tail)
         }
         values("--idle-timeout", ["-1", "31536001", "1e300"] + nonNumbers, ["prune"])
-        values("--since", ["-1s", "401d", "abc", "1e999d", "10x", "nan", "", "s", "1h30m"], ["events"])
+        values("--since", ["-1s", "401d", "abc", "1e999d", "nan", "", "1h30m"], ["events"])
         values("--workers", ["0", "65", "-1", "abc", "1.5"], ["simulate"])
-        values("--duration", ["0", "0.1s", "11m", "-1s", "abc", "nan", "1e999", ""], ["simulate"])
+        values("--duration", ["0", "0.1s", "11m", "-1s", "abc", "nan"], ["simulate"])
         values("--limit", ["0", "101", "-1", "abc"], ["simulate"])
         values("--faults", ["-0.1", "1.5", "nan", "inf", "abc"], ["simulate"])
         values("--port", ["-1", "65536", "abc", "1.5"], ["simulator"])
         values("--limit", ["-1", "10001", "abc"], ["simulator"])
-        values("--access-lifetime", ["0", "-1", "nan", "inf", "1e12", "abc", ""], ["simulator"])
+        values("--access-lifetime", ["0", "-1", "nan", "inf", "1e12", "abc"], ["simulator"])
         values("--cycles", ["-1", "abc", "10000001"], ["worker"])
         values("--duration", ["-1", "nan", "inf", "86401"], ["worker"])
         values("--hold-ms", ["-1", "nan", "inf", "3600001"], ["worker"])
@@ -143,8 +147,10 @@ struct HostileInputTests {
                 ("missing file", ["--password-file", cli.directory + "/absent"], nil, ["password file", "absent"]),
                 ("empty file", ["--password-file", secretFile + "-empty"], nil, ["is empty"]),
                 ("directory", ["--password-file", cli.directory], nil, ["password file"]),
-                ("command fails", ["--password-command", "exit 3"], nil, ["password command failed (exit 3)"]),
-                ("command not found", ["--password-command", "/nonexistent/helper"], nil, ["password command failed (exit 127)"]),
+                ("command fails", ["--password-command", "echo 'no entry for iam/alice' >&2; exit 3"], nil,
+                 ["password command failed (exit 3): no entry for iam/alice"]),
+                ("command not found", ["--password-command", "/nonexistent/helper"], nil, ["password command failed (exit 127)", "not found"]),
+                ("command floods stderr", ["--password-command", "head -c 300000 /dev/zero | tr '\\0' x >&2; exit 1"], nil, ["exit 1)"]),
                 ("command prints nothing", ["--password-command", "true"], nil, ["printed nothing"]),
                 ("command killed", ["--password-command", "kill -9 $$"], nil, ["password command"]),
                 ("empty stdin", ["--password-stdin"], "", ["no password on standard input"]),
@@ -163,7 +169,7 @@ struct HostileInputTests {
                 try expectNoSessionOrLogin(cli, registry: registry, row.name)
             }
             // The same files through the environment and through a profile.
-            let loose = secretFile + "-644"
+            let loose = secretFile + "-\(0o644)"
             expectCleanFailure(try await cli.run(["token"], env: ["OCP_PASSWORD": nil, "OCP_PASSWORD_FILE": loose, "OCP_SESSIONS_REGISTRY": cli.directory + "/e.sqlite"]), 78, ["chmod 600"], "OCP_PASSWORD_FILE")
             expectCleanFailure(try await cli.run(["token"], env: ["OCP_PASSWORD": nil, "OCP_PASSWORD_COMMAND": "exit 9", "OCP_SESSIONS_REGISTRY": cli.directory + "/c.sqlite"]), 78, ["exit 9"], "OCP_PASSWORD_COMMAND")
             try "[profiles.p]\npassword-file = \"\(loose)\"\n".write(toFile: cli.directory + "/config.toml", atomically: true, encoding: .utf8)
@@ -313,8 +319,12 @@ struct HostileInputTests {
                 let path = dir + "/\(damage.rawValue).sqlite"
                 try Self.makeDamagedRegistry(damage, at: path)
                 let before = try Data(contentsOf: URL(fileURLWithPath: path))
-                for command in [["list"], ["leases", "--json"], ["status"], ["events"], ["prune"], ["revoke", "--idle", "--all-accounts"],
-                                ["token", "--wait", "0"], ["exec", "--wait", "0", "--", "true"]] {
+                // Damage found in the header fails every command at the same point; the rest gets all eight.
+                let commands = [.garbage, .truncatedHalf, .pagesOverwritten, .newerSchema].contains(damage)
+                    ? [["list"], ["leases", "--json"], ["status"], ["events"], ["prune"], ["revoke", "--idle", "--all-accounts"],
+                       ["token", "--wait", "0"], ["exec", "--wait", "0", "--", "true"]]
+                    : [["list"], ["token", "--wait", "0"], ["exec", "--wait", "0", "--", "true"]]
+                for command in commands {
                     let result = try await cli.run(command, env: ["OCP_SESSIONS_REGISTRY": path])
                     expectCleanFailure(result, 65, [path, damage.fragment], "\(damage) \(command)")
                     #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before, "\(damage) \(command) changed the file")
