@@ -74,8 +74,14 @@ public enum KeycloakResponseClassifier {
         switch operation {
         case .login, .refresh:
             guard response.status == 200 else { return malformed("was HTTP \(response.status) without tokens") }
-            guard !tooLarge else { return malformed("is larger than 1 MiB") }
-            return tokenSet(from: response, operation)
+            let outcome = tooLarge ? malformed("is larger than 1 MiB") : tokenSet(from: response, operation)
+            // A 200 that carries tokens we refuse, or that we could not read to the end, most
+            // likely created a session; a portal page or an empty 200 did not.
+            guard case .failure(var error) = outcome,
+                tooLarge || response.body.firstRange(of: Array(#""access_token""#.utf8)) != nil
+            else { return outcome }
+            error.mayHaveCreatedSession = true
+            return .failure(error)
         case .accountSessions:
             guard response.status == 200 else { return malformed("was HTTP \(response.status) without a session list") }
             guard !tooLarge else { return malformed("is larger than 1 MiB") }
