@@ -110,7 +110,9 @@ struct HostileIAMAnswerTests {
             var cli = CLI(directory: dir, simulator: nil)
             cli.environment["OCP_USERNAME"] = "alice"
             cli.environment["OCP_PASSWORD"] = "hostile-pass"
-            for (index, row) in Self.rows.enumerated() {
+            let configured = cli
+            try await forEachConcurrently(Array(Self.rows.enumerated())) { index, row in
+                let cli = configured
                 let registry = dir + "/r\(index).sqlite"
                 try await withKeycloakLoopbackServer({ received in
                     if row.everywhere || received.uri.hasSuffix("/protocol/openid-connect/token") {
@@ -144,9 +146,9 @@ struct HostileIAMAnswerTests {
                     ? .respond(status: 200, headers: [KeycloakHTTPHeader("Content-Type", "application/json")], body: answer)
                     : .respond(status: 404, headers: [], body: [])
             }) { server in
-                // Without the count, the backoff (50 ms doubling) retries about six times in 3 s,
+                // Without the count, the backoff (50 ms doubling) retries about six times in 2 s,
                 // each retry one more session at the IAM.
-                let result = try await cli.run(["token", "--host", server.baseURL, "--max-sessions", "3", "--wait", "3"],
+                let result = try await cli.run(["token", "--host", server.baseURL, "--max-sessions", "3", "--wait", "2"],
                                                env: ["OCP_SESSIONS_REGISTRY": dir + "/r.sqlite"])
                 expectCleanFailure(result, 65, ["implausible expires_in"], "refused tokens")
                 #expect(server.received.filter { $0.method == "POST" }.count == 3)

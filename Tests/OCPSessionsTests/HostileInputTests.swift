@@ -63,18 +63,10 @@ struct HostileInputTests {
             cli.environment["OCP_HOST"] = "http://127.0.0.1:9"
             cli.environment["OCP_USERNAME"] = "alice"
             cli.environment["OCP_PASSWORD"] = "hostile-pass"
-            // Four at a time: each run is a short-lived process that fails at argument parsing.
             let configured = cli
-            for start in stride(from: 0, to: Self.badArguments.count, by: 4) {
-                let batch = Array(Self.badArguments[start..<min(start + 4, Self.badArguments.count)])
-                let results = try await withThrowingTaskGroup(of: (Int, CLIResult).self) { group in
-                    for (index, arguments) in batch.enumerated() { group.addTask { (index, try await configured.run(arguments)) } }
-                    return try await group.reduce(into: [Int: CLIResult]()) { $0[$1.0] = $1.1 }
-                }
-                for (index, arguments) in batch.enumerated() {
-                    let option = arguments.first { $0.hasPrefix("--") && $0 != "--" && $0 != "--idle" } ?? "?"
-                    expectCleanFailure(try #require(results[index]), 64, [option, "see --help"], "\(arguments)")
-                }
+            try await forEachConcurrently(Self.badArguments) { arguments in
+                let option = arguments.first { $0.hasPrefix("--") && $0 != "--" && $0 != "--idle" } ?? "?"
+                expectCleanFailure(try await configured.run(arguments), 64, [option, "see --help"], "\(arguments)")
             }
             // Through the environment and the profile: the same rules, the same exit code.
             for (name, value) in [("OCP_MAX_SESSIONS", "0"), ("OCP_MAX_SESSIONS", "abc"), ("OCP_MAX_SESSIONS", "1e3"),
@@ -315,7 +307,9 @@ struct HostileInputTests {
             cli.environment["OCP_HOST"] = "http://127.0.0.1:9"
             cli.environment["OCP_USERNAME"] = "alice"
             cli.environment["OCP_PASSWORD"] = "hostile-pass"
-            for damage in Damage.allCases {
+            let configured = cli
+            try await forEachConcurrently(Damage.allCases) { damage in
+                let cli = configured
                 let path = dir + "/\(damage.rawValue).sqlite"
                 try Self.makeDamagedRegistry(damage, at: path)
                 let before = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -410,6 +404,22 @@ struct HostileInputTests {
             chmod(key, 0o600)
             expectCleanFailure(try await cli.run(["status"], env: ["OCP_SESSIONS_REGISTRY": path]), 78, ["key file"], "bad key file")
             #expect(try String(contentsOfFile: key, encoding: .utf8) == "not base64 at all!")
+        }
+    }
+}
+
+/// Runs `body` for every item, `width` at a time. For the hostile-input runs inside one exclusive
+/// slot: each is a short-lived process that fails early, nothing timing-sensitive.
+func forEachConcurrently<T: Sendable>(
+    _ items: [T], width: Int = 4, _ body: @escaping @Sendable (T) async throws -> Void
+) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        var pending = items.makeIterator()
+        for _ in 0..<width {
+            if let item = pending.next() { group.addTask { try await body(item) } }
+        }
+        while try await group.next() != nil {
+            if let item = pending.next() { group.addTask { try await body(item) } }
         }
     }
 }
