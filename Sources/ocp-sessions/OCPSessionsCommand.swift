@@ -9,7 +9,7 @@ struct OCPSessionsCommand: AsyncParsableCommand {
         abstract: "Share a small, fixed number of IAM sessions among a team's scripts.",
         discussion: """
             Exit codes: 0 ok; 1 revoke or prune incomplete; 64 usage; 65 malformed IAM data or damaged/newer registry;
-            69 IAM unavailable; 75 timed out waiting (or registry locked); 77 credentials rejected or account locked;
+            66 no registry at the path (list, leases, status, events, prune, revoke create none); 69 IAM unavailable; 75 timed out waiting (or registry locked); 77 credentials rejected or account locked;
             78 configuration error.
             """,
         subcommands: [
@@ -67,8 +67,10 @@ struct CommandContext {
     let registry: SQLiteRegistry
     let pool: SessionPool
 
-    init(_ options: AccountOptions) throws {
+    /// `existingRegistry`: refuse (exit 66) instead of creating a registry that is not there yet.
+    init(_ options: AccountOptions, existingRegistry: Bool = false) throws {
         settings = try ResolvedSettings(options)
+        if existingRegistry { try RegistryPresence.requireExisting(settings.registry) }
         do {
             registry = try SQLiteRegistry(path: settings.registry)
         } catch {
@@ -79,8 +81,10 @@ struct CommandContext {
 
     /// Runs `body` with a context and shuts its HTTP clients down on every path (an HTTP client
     /// released without shutdown traps).
-    static func with<T>(_ options: AccountOptions, _ body: (CommandContext) async throws -> T) async throws -> T {
-        let context = try CommandContext(options)
+    static func with<T>(
+        _ options: AccountOptions, existingRegistry: Bool = false, _ body: (CommandContext) async throws -> T
+    ) async throws -> T {
+        let context = try CommandContext(options, existingRegistry: existingRegistry)
         do {
             let value = try await body(context)
             await context.pool.shutdown()

@@ -232,6 +232,7 @@ struct KeycloakResponseClassifierTests {
         ("expires_in as string", KeycloakFixtures.tokenBody(expiresIn: #""300""#)),
         ("expires_in bool", KeycloakFixtures.tokenBody(expiresIn: "true")),
         ("negative expires_in", KeycloakFixtures.tokenBody(expiresIn: "-1")),
+        ("zero expires_in", KeycloakFixtures.tokenBody(expiresIn: "0")),
         ("absurd expires_in", KeycloakFixtures.tokenBody(expiresIn: "400000000")),
         ("huge refresh_expires_in", KeycloakFixtures.tokenBody(refreshExpiresIn: "1e400")),
         ("no session_state and opaque token", KeycloakFixtures.tokenBody(access: "opaque", sessionState: nil)),
@@ -319,6 +320,11 @@ struct KeycloakResponseClassifierTests {
         let long = String(repeating: "A", count: 64)
         #expect(KeycloakErrorText.quote("token \(long) end") == "token <redacted> end")
         #expect(KeycloakErrorText.quote("id 11111111-2222-3333-4444-555555555555") == "id 11111111-2222-3333-4444-555555555555")
+        // Inside punctuation too (a token quoted in JSON), while URLs stay readable.
+        #expect(KeycloakErrorText.quote(#"{"access_token":"\#(jwt)","x":1}"#) == #"{"access_token":"<redacted>","x":1}"#)
+        #expect(KeycloakErrorText.quote("'\(long)'") == "'<redacted>'")
+        let url = "'https://sso.example.com/realms/acme/protocol/openid-connect/token'"
+        #expect(KeycloakErrorText.quote(url) == url)
     }
 
     @Test("WWW-Authenticate parsing tolerates junk")

@@ -34,12 +34,18 @@ public struct IdPError: Error, Sendable, Equatable, CustomStringConvertible {
     public var status: Int?
     /// The OAuth `error` string, when there was one.
     public var oauthError: String?
+    /// A login answered 200 with tokens we refuse (or a body too large to read): the IAM has most
+    /// likely created the session, so its slot must stay counted until proven gone.
+    public var mayHaveCreatedSession: Bool
 
-    public init(_ kind: Kind, _ message: String, status: Int? = nil, oauthError: String? = nil) {
+    public init(
+        _ kind: Kind, _ message: String, status: Int? = nil, oauthError: String? = nil, mayHaveCreatedSession: Bool = false
+    ) {
         self.kind = kind
         self.message = message
         self.status = status
         self.oauthError = oauthError
+        self.mayHaveCreatedSession = mayHaveCreatedSession
     }
 
     public var description: String { message }

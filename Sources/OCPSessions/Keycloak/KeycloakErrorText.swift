@@ -21,9 +21,7 @@ enum KeycloakErrorText {
                 lastWasSpace = false
             }
         }
-        let words = cleaned.split(separator: " ", omittingEmptySubsequences: true).map { word in
-            looksLikeToken(word) ? "<redacted>" : String(word)
-        }
+        let words = cleaned.split(separator: " ", omittingEmptySubsequences: true).map(redactingTokens)
         let joined = words.joined(separator: " ")
         if joined.count <= limit { return joined }
         return String(joined.prefix(limit)) + "…"
@@ -52,14 +50,39 @@ enum KeycloakErrorText {
 
     /// A JWT or another long opaque credential-like run (base64url, dots). Keycloak's own texts
     /// contain no such words; a UUID (36 characters) is left alone.
+    /// The word, or every token-like run inside it, replaced: a token quoted in JSON
+    /// (`{"access_token":"eyJ..."}`) is one word with its neighbours.
+    private static func redactingTokens(_ word: Substring) -> String {
+        if looksLikeToken(word) { return "<redacted>" }
+        var result = ""
+        var run = ""
+        func flush() {
+            result += looksLikeToken(Substring(run)) ? "<redacted>" : run
+            run = ""
+        }
+        for scalar in word.unicodeScalars {
+            // `/` ends a run here, so a URL's path segments stay readable.
+            if isTokenCharacter(scalar) && scalar != "/" {
+                run.unicodeScalars.append(scalar)
+            } else {
+                flush()
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        flush()
+        return result
+    }
+
+    private static func isTokenCharacter(_ s: Unicode.Scalar) -> Bool {
+        switch s {
+        case "a"..."z", "A"..."Z", "0"..."9", "-", "_", ".", "=", "+", "/": return true
+        default: return false
+        }
+    }
+
     private static func looksLikeToken(_ word: Substring) -> Bool {
         if word.hasPrefix("eyJ") && word.count >= 16 { return true }
         guard word.count >= 40 else { return false }
-        return word.unicodeScalars.allSatisfy { s in
-            switch s {
-            case "a"..."z", "A"..."Z", "0"..."9", "-", "_", ".", "=", "+", "/": return true
-            default: return false
-            }
-        }
+        return word.unicodeScalars.allSatisfy(isTokenCharacter)
     }
 }

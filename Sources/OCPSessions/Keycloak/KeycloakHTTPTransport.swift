@@ -88,7 +88,10 @@ public final class KeycloakHTTPTransport: KeycloakTransport, @unchecked Sendable
         } catch {
             throw .configuration(error.message)
         }
-        let client = try self.client(for: configuration.proxy.proxy(for: url))
+        let proxy = configuration.proxy.proxy(for: url)
+        let client = try self.client(for: proxy)
+        let target = proxy.map { "the proxy " + KeycloakConnectFailure.target(host: $0.host, port: $0.port) }
+            ?? KeycloakConnectFailure.target(host: url.host, port: url.effectivePort)
 
         let ahcRequest: HTTPClient.Request
         do {
@@ -113,7 +116,7 @@ public final class KeycloakHTTPTransport: KeycloakTransport, @unchecked Sendable
             }
         } catch {
             if let partial = collector.oversizedResponse() { return partial }
-            throw Self.failure(for: error, requestSent: collector.requestSent, configuration: configuration)
+            throw Self.failure(for: error, requestSent: collector.requestSent, configuration: configuration, target: target)
         }
     }
 
@@ -172,10 +175,11 @@ public final class KeycloakHTTPTransport: KeycloakTransport, @unchecked Sendable
     /// Maps an AsyncHTTPClient / NIO / NIOSSL error. Whether the request was sent, not the
     /// error's type, decides between "not sent" and "sent without answer", since connect
     /// failures come in many types (some internal to NIOPosix).
-    static func failure(for error: any Error, requestSent: Bool, configuration: Configuration)
+    static func failure(for error: any Error, requestSent: Bool, configuration: Configuration, target: String)
         -> KeycloakTransportFailure
     {
         let text = String(describing: error)
+        if !requestSent, let plain = KeycloakConnectFailure.plainReason(error, target: target) { return .notSent(plain) }
         if error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError {
             return .tls(tlsReason(error, text))
         }

@@ -74,8 +74,14 @@ public enum KeycloakResponseClassifier {
         switch operation {
         case .login, .refresh:
             guard response.status == 200 else { return malformed("was HTTP \(response.status) without tokens") }
-            guard !tooLarge else { return malformed("is larger than 1 MiB") }
-            return tokenSet(from: response, operation)
+            let outcome = tooLarge ? malformed("is larger than 1 MiB") : tokenSet(from: response, operation)
+            // A 200 that carries tokens we refuse, or that we could not read to the end, most
+            // likely created a session; a portal page or an empty 200 did not.
+            guard case .failure(var error) = outcome,
+                tooLarge || response.body.firstRange(of: Array(#""access_token""#.utf8)) != nil
+            else { return outcome }
+            error.mayHaveCreatedSession = true
+            return .failure(error)
         case .accountSessions:
             guard response.status == 200 else { return malformed("was HTTP \(response.status) without a session list") }
             guard !tooLarge else { return malformed("is larger than 1 MiB") }
@@ -93,6 +99,9 @@ public enum KeycloakResponseClassifier {
             return malformed("is not the expected token JSON")
         }
         guard let access = body.accessToken, !access.isEmpty else { return malformed("has no access_token") }
+        // Printed alone on stdout and put into Authorization headers: a space, line break or
+        // control character would split the output or inject a header.
+        guard isPlausibleToken(access) else { return malformed("has a malformed access_token") }
         guard let refresh = body.refreshToken, !refresh.isEmpty else {
             // Not transient: Keycloak omits it when the client's "Use refresh tokens" is off, and
             // without it the session can be neither refreshed nor logged out.
@@ -105,19 +114,36 @@ public enum KeycloakResponseClassifier {
                 )
             )
         }
+        guard isPlausibleToken(refresh) else { return malformed("has a malformed refresh_token") }
         guard let expiresIn = body.expiresIn else { return malformed("has no expires_in") }
-        guard isPlausibleLifetime(expiresIn) else { return malformed("has an implausible expires_in") }
+        // An access token valid for no time at all would be a dead token the moment it is handed out.
+        guard isPlausibleLifetime(expiresIn), expiresIn > 0 else { return malformed("has an implausible expires_in") }
         guard let refreshExpiresIn = body.refreshExpiresIn else { return malformed("has no refresh_expires_in") }
         guard isPlausibleLifetime(refreshExpiresIn) else { return malformed("has an implausible refresh_expires_in") }
         let session = body.sessionState.flatMap { $0.isEmpty ? nil : $0 }
             ?? KeycloakResponseBodies.sessionIDClaim(ofJWT: access)
         guard let session else { return malformed("has no session_state") }
+        // It becomes a row id, a column in `list` and a URL path segment.
+        guard isPlausibleSessionID(session) else { return malformed("has a malformed session_state") }
         return .tokens(
             TokenSet(
                 accessToken: access, refreshToken: refresh, sessionState: session, expiresIn: expiresIn,
                 refreshExpiresIn: refreshExpiresIn, scope: body.scope
             )
         )
+    }
+
+    /// Visible ASCII only (RFC 6750's b64token and every JWT are), and not absurdly long.
+    static func isPlausibleToken(_ token: String) -> Bool {
+        token.utf8.count <= 64 * 1024 && token.utf8.allSatisfy { (0x21...0x7e).contains($0) }
+    }
+
+    /// Keycloak's session ids are UUIDs or similar: short, visible ASCII, nothing a path or a
+    /// table could misread.
+    static func isPlausibleSessionID(_ id: String) -> Bool {
+        id.utf8.count <= 128 && id.utf8.allSatisfy { byte in
+            (0x21...0x7e).contains(byte) && !"/?#%\\\"'".utf8.contains(byte)
+        }
     }
 
     private static func isPlausibleLifetime(_ seconds: Double) -> Bool {

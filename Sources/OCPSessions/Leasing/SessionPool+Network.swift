@@ -148,6 +148,10 @@ extension SessionPool {
             case .unavailable(outcomeUnknown: true):
                 // The IAM may have created a session we hold no token for.
                 try tx.setLoginState(id: loginID, .unknown)
+            case _ where error.mayHaveCreatedSession:
+                // Tokens we refused (absurd lifetime, over 1 MiB, no refresh token): the session
+                // most likely exists at the IAM, so the slot stays counted like a lost login.
+                try tx.setLoginState(id: loginID, .unknown)
             case .sessionLimitDenied:
                 try tx.deleteLogin(id: loginID)
                 let held = try tx.snapshot(accountID: accountID).map { $0.sessions.count + $0.logins.count } ?? 0

@@ -38,6 +38,7 @@ public final class SQLiteRegistry: RegistryStore, @unchecked Sendable {
         self.path = path
         self.environment = environment
         try FileSecurity.prepareRegistryFile(path)
+        try RegistryFileHeader.check(path)
         let database: Database
         do {
             database = try Database(path: path, create: false, busyTimeout: busyTimeout)

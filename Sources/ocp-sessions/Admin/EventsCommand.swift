@@ -32,7 +32,7 @@ struct EventsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await CommandRunner.run { try await CommandContext.with(account) { context in
+        try await CommandRunner.run { try await CommandContext.with(account, existingRegistry: true) { context in
             let key = context.settings.accountKey
             let start = Date().timeIntervalSince1970 - (DurationText(since)?.seconds ?? 3600)
             var lastID: Int64?

@@ -17,7 +17,7 @@ struct LeasesCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        try await CommandRunner.run { try await CommandContext.with(account) { context in
+        try await CommandRunner.run { try await CommandContext.with(account, existingRegistry: true) { context in
             let (leases, waiting) = try context.pool.listLeases(account: context.settings.accountKey)
             if json {
                 print(JSONOutput.object([

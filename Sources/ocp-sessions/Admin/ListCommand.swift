@@ -21,7 +21,7 @@ struct ListCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        try await CommandRunner.run { try await CommandContext.with(account) { context in
+        try await CommandRunner.run { try await CommandContext.with(account, existingRegistry: true) { context in
             let rows = try context.pool.listSessions(account: context.settings.accountKey)
             if json {
                 print(JSONOutput.render(.array(rows.map(ListingJSON.session))))

@@ -32,7 +32,7 @@ struct PruneCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await CommandRunner.run { try await CommandContext.with(account) { context in
+        try await CommandRunner.run { try await CommandContext.with(account, existingRegistry: true) { context in
             let report = try await context.pool.prune(
                 idleTimeout: idleTimeout, account: context.settings.accountKey, resolve: try context.settings.resolver())
             if json {

@@ -58,7 +58,7 @@ struct RevokeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await CommandRunner.run { try await CommandContext.with(account) { context in
+        try await CommandRunner.run { try await CommandContext.with(account, existingRegistry: !foreign) { context in
             if foreign {
                 let outcomes = try await context.pool.revokeForeign(
                     account: try context.settings.accountConfiguration(),

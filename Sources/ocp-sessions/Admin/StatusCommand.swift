@@ -25,7 +25,7 @@ struct StatusCommand: AsyncParsableCommand {
     var offline = false
 
     func run() async throws {
-        try await CommandRunner.run { try await CommandContext.with(account) { context in
+        try await CommandRunner.run { try await CommandContext.with(account, existingRegistry: true) { context in
             var status = try context.pool.status(account: context.settings.accountKey)
             var foreign: [AccountKey: ForeignSessionListing] = [:]
             if !offline {
@@ -76,7 +76,10 @@ struct StatusCommand: AsyncParsableCommand {
             lines.append("")
             lines.append("\(account.account): limit \(account.limit), reserve \(account.reserve)")
             lines.append("  sessions: \(states.isEmpty ? "none" : states.joined(separator: ", ")); waiting: \(account.waiting)")
-            lines.append("  last hour: \(account.loginsLastHour) logins, \(account.refreshesLastHour) refreshes, \(account.logoutsLastHour) logouts")
+            lines.append("  last hour: " + [
+                Self.count(account.loginsLastHour, "login", "logins"), Self.count(account.refreshesLastHour, "refresh", "refreshes"),
+                Self.count(account.logoutsLastHour, "logout", "logouts"),
+            ].joined(separator: ", "))
             if let listing = foreign[account.account] {
                 lines += foreignLines(listing, now: now)
             } else if let capacity = account.effectiveCapacity {
@@ -104,5 +107,10 @@ struct StatusCommand: AsyncParsableCommand {
             lines.append("    \(session.id)  \(clients), started \(RelativeTime.describe(session.started, now: now)), last used \(RelativeTime.describe(session.lastAccess, now: now))")
         }
         return lines
+    }
+
+    /// `1 login`, `2 logins`.
+    static func count(_ value: Int, _ one: String, _ many: String) -> String {
+        "\(value) \(value == 1 ? one : many)"
     }
 }

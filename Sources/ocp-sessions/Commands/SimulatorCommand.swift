@@ -39,7 +39,11 @@ struct SimulatorCommand: AsyncParsableCommand {
         guard basePath == "/auth" || basePath == "/" || basePath.isEmpty else {
             throw ValidationError("--base-path must be /auth or /")
         }
-        for user in users where !user.contains(":") { throw ValidationError("--user takes NAME:PASSWORD") }
+        for user in users where !user.contains(":") || user.hasPrefix(":") { throw ValidationError("--user takes NAME:PASSWORD") }
+        // The simulator refuses more than ten years (a unit mistake); say so as a usage error.
+        guard accessLifetime.isFinite, accessLifetime > 0, accessLifetime <= 315_360_000 else {
+            throw ValidationError("--access-lifetime must be more than 0 and at most 315360000 seconds (ten years)")
+        }
     }
 
     func run() async throws {

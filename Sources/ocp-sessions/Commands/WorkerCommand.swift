@@ -32,6 +32,16 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(name: .customLong("force-refresh"), help: "Refresh on every acquire.")
     var forceRefresh = false
 
+    func validate() throws {
+        guard (0...10_000_000).contains(cycles) else { throw ValidationError("--cycles must be between 0 and 10000000") }
+        for (name, value, limit) in [("--duration", duration, 86_400.0), ("--hold-ms", holdMilliseconds, 3_600_000),
+                                     ("--min-validity", minValidity, 86_400), ("--wait", wait, 86_400)] {
+            guard value.isFinite, (0...limit).contains(value) else {
+                throw ValidationError("\(name) must be between 0 and \(Int(limit))")
+            }
+        }
+    }
+
     func run() async throws {
         try await CommandRunner.run { try await CommandContext.with(account) { context in
             let configuration = try context.settings.accountConfiguration()

@@ -66,12 +66,13 @@ struct ResolvedSettings {
 
     init(_ options: AccountOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         func env(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
-        let config = try ConfigFile.load(path: env("OCP_SESSIONS_CONFIG") ?? ConfigFile.defaultPath)
+        let configPath = env("OCP_SESSIONS_CONFIG") ?? ConfigFile.defaultPath
+        let config = try ConfigFile.load(path: configPath)
         let profileName = options.profile ?? env("OCP_PROFILE") ?? config.defaultProfile
         var profile: [String: String] = [:]
         if let profileName {
             guard let found = config.profiles[profileName] else {
-                throw CLIError.configuration("profile '\(profileName)' is not in the config file \(ConfigFile.defaultPath)")
+                throw CLIError.configuration("profile '\(profileName)' is not in the config file \(configPath)")
             }
             profile = found
         }

@@ -14,6 +14,12 @@ struct ConfigFile {
         return base + "/ocp-sessions/config.toml"
     }
 
+    /// The keys a profile may hold: the long flag names without `--`.
+    static let knownKeys: [String] = [
+        "host", "realm", "client-id", "username", "max-sessions", "reserve", "registry", "ca-file", "scope",
+        "client-secret-file", "password-file", "password-command",
+    ]
+
     static func load(path: String = defaultPath) throws -> ConfigFile {
         guard FileManager.default.fileExists(atPath: path) else { return ConfigFile() }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
@@ -46,6 +52,7 @@ struct ConfigFile {
                 if key == "password" {
                     throw bad(path, number, "passwords do not belong in the config file; use password-file or password-command")
                 }
+                guard knownKeys.contains(key) else { throw bad(path, number, unknownKey(key)) }
                 config.profiles[table]?[key] = value
             } else if key == "default_profile" {
                 config.defaultProfile = value
@@ -58,7 +65,14 @@ struct ConfigFile {
 
     private static func stripComment(_ line: String) -> String {
         var inString = false
+        var escaped = false
         for (index, char) in zip(line.indices, line) {
+            // `\"` inside a string does not end it, so a `#` after it is still part of the value.
+            if escaped {
+                escaped = false
+                continue
+            }
+            if inString && char == "\\" { escaped = true }
             if char == "\"" { inString.toggle() }
             if char == "#" && !inString { return String(line[..<index]) }
         }
@@ -82,5 +96,28 @@ struct ConfigFile {
 
     private static func bad(_ path: String, _ number: Int, _ why: String) -> CLIError {
         .configuration("config file \(path) line \(number + 1): \(why)")
+    }
+
+    /// Names the unknown key and, when one is close (`usrname`, `max_sessions`), the key meant.
+    static func unknownKey(_ key: String) -> String {
+        let normalized = key.lowercased().replacingOccurrences(of: "_", with: "-")
+        let nearest = knownKeys.map { ($0, editDistance(normalized, $0)) }.min { $0.1 < $1.1 }
+        let hint = nearest.flatMap { $0.1 <= 2 ? "; did you mean '\($0.0)'?" : nil }
+            ?? "; known keys: \(knownKeys.joined(separator: ", "))"
+        return "unknown key '\(key.prefix(64))'\(hint)"
+    }
+
+    /// Levenshtein distance, for the suggestion only (keys are short).
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.utf8.prefix(64)), b = Array(b.utf8)
+        var previous = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var current = [i + 1]
+            for (j, y) in b.enumerated() {
+                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
+            }
+            previous = current
+        }
+        return previous[b.count]
     }
 }

@@ -38,25 +38,35 @@ enum PasswordSources {
         return Secret(line.hasSuffix("\r") ? String(line.dropLast()) : line)
     }
 
-    /// Runs the command with /bin/sh and takes the first line of its output, like git credential helpers.
+    /// Runs the command with /bin/sh and takes the first line of its output, like git credential
+    /// helpers. Its stderr is captured, not passed through, so a failure stays one line: the
+    /// helper's last line of complaint is quoted in it (shortened, control characters dropped).
     static func fromCommand(_ command: String) -> PasswordSource {
         PasswordSource {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", command]
-            let output = Pipe()
+            let output = Pipe(), errors = Pipe()
             process.standardOutput = output
+            process.standardError = errors
             process.standardInput = FileHandle.nullDevice
             do { try process.run() } catch {
                 throw OCPSessionsError(.configuration, "the password command could not be started")
             }
+            // Read stderr on another thread: a helper filling one pipe while we wait on the other
+            // would block both.
+            let complaint = CapturedOutput(errors.fileHandleForReading)
             let data = output.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
+            let said = complaint.lastLine().map { ": \($0)" } ?? ""
+            guard process.terminationReason == .exit else {
+                throw OCPSessionsError(.configuration, "the password command was killed by signal \(process.terminationStatus)\(said)")
+            }
             guard process.terminationStatus == 0 else {
-                throw OCPSessionsError(.configuration, "the password command failed (exit \(process.terminationStatus))")
+                throw OCPSessionsError(.configuration, "the password command failed (exit \(process.terminationStatus))\(said)")
             }
             let line = String(decoding: data, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
-            guard !line.isEmpty else { throw OCPSessionsError(.configuration, "the password command printed nothing") }
+            guard !line.isEmpty else { throw OCPSessionsError(.configuration, "the password command printed nothing\(said)") }
             return Secret(line)
         }
     }
@@ -68,5 +78,29 @@ enum PasswordSources {
             }
             return Secret(line)
         }
+    }
+}
+
+/// A pipe drained on a background thread, for a child's stderr.
+final class CapturedOutput: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var data = Data()
+
+    init(_ handle: FileHandle) {
+        Thread.detachNewThread { [self] in
+            data = handle.readDataToEndOfFile()
+            done.signal()
+        }
+    }
+
+    /// The last non-empty line, printable characters only, at most 160 of them; nil if none.
+    func lastLine() -> String? {
+        done.wait()
+        let text = String(decoding: data.suffix(4096), as: UTF8.self)
+        guard let last = text.split(whereSeparator: \.isNewline).last(where: { !$0.allSatisfy(\.isWhitespace) }) else { return nil }
+        let printable = String(String.UnicodeScalarView(last.unicodeScalars.filter {
+            $0.value >= 0x20 && $0.value != 0x7f && $0.properties.generalCategory != .format
+        }))
+        return printable.count > 160 ? String(printable.prefix(160)) + "…" : printable
     }
 }

@@ -17,6 +17,8 @@ struct CLIResult: Sendable {
 struct CLI: Sendable {
     let directory: String
     var environment: [String: String]
+    /// A command that runs the binary for the test, e.g. `setpriv` to drop root (empty: run it directly).
+    var launcher: [String] = []
 
     /// An environment for `simulator`'s alice with a registry in `directory`.
     init(directory: String, simulator: KeycloakSimulator?) {
@@ -41,8 +43,8 @@ struct CLI: Sendable {
         _ = FileManager.default.createFile(atPath: out, contents: nil)
         _ = FileManager.default.createFile(atPath: err, contents: nil)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestPaths.binary)
-        process.arguments = arguments
+        process.executableURL = URL(fileURLWithPath: launcher.first ?? TestPaths.binary)
+        process.arguments = launcher.isEmpty ? arguments : Array(launcher.dropFirst()) + [TestPaths.binary] + arguments
         process.environment = env
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         process.standardOutput = FileHandle(forWritingAtPath: out)
