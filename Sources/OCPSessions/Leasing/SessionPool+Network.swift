@@ -193,12 +193,17 @@ extension SessionPool {
 
     /// Asks the account API whether logins of unknown outcome created sessions: any session of our
     /// client, unknown to the registry, started in a lost login's time window is logged out there;
-    /// then those logins no longer count.
-    func performReconcile(accountID: Int64, account: AccountConfiguration, loginIDs: [String], accessToken: String) async {
-        guard let provider = try? await provider(for: account, accountID: accountID),
-              let listed = try? await provider.accountSessions(accessToken: accessToken),
+    /// then those logins no longer count. Returns how many lost logins were settled.
+    @discardableResult
+    func performReconcile(accountID: Int64, account: AccountConfiguration, loginIDs: [String], accessToken: String) async -> Int {
+        guard let provider = try? await provider(for: account, accountID: accountID) else { return 0 }
+        let listedAt = clock.now()
+        guard let listed = try? await provider.accountSessions(accessToken: accessToken),
               let snapshot = try? readRegistry({ try $0.snapshot(accountID: accountID) })
-        else { return }
+        else { return 0 }
+        // A login reserved before the listing and still in flight may have created one of the
+        // listed sessions: it would pass for an orphan. Settle nothing this time.
+        if snapshot.logins.contains(where: { $0.state == .inFlight && $0.startedAt <= listedAt }) { return 0 }
         let known = Set(snapshot.sessions.map(\.id))
         let lost = snapshot.logins.filter { loginIDs.contains($0.id) && $0.state == .unknown }
         let ours = listed.filter { !known.contains($0.id) && $0.clientIDs.contains(account.clientID) }
@@ -211,7 +216,7 @@ extension SessionPool {
             if (try? await provider.deleteAccountSession(id: orphan.id, accessToken: accessToken)) != nil {
                 deleted.insert(orphan.id)
             } else {
-                return
+                return 0
             }
         }
         let now = clock.now()
@@ -220,6 +225,7 @@ extension SessionPool {
             try tx.appendEvent(EventRecord(at: now, accountID: accountID, kind: .reconcile, pid: Int(getpid()),
                                            detail: "\(lost.count) lost login(s) settled; \(deleted.count) orphan session(s) ended at the IAM"))
         }
+        return lost.count
     }
 }
 
