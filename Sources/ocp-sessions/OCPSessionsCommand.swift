@@ -69,8 +69,9 @@ struct CommandContext {
 
     init(_ options: AccountOptions) throws {
         settings = try ResolvedSettings(options)
+        let busyTimeout = try BusyTimeoutSetting.resolve()
         do {
-            registry = try SQLiteRegistry(path: settings.registry)
+            registry = try SQLiteRegistry(path: settings.registry, busyTimeout: busyTimeout)
         } catch {
             throw OCPSessionsError.wrap(error)
         }
