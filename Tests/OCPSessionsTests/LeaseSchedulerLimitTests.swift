@@ -200,6 +200,17 @@ struct LeaseSchedulerAtLimitTests {
         #expect(fixture.action() == .reconcile(loginIDs: ["lost1", "lost2"], viaSession: "long"))
     }
 
+    @Test func reconcileProbesWithAShortLivedTokenWhenTheIAMIssuesOnlyThose() {
+        // 2 s access tokens: a probe needs half a second left, not 2 s (which none would ever have).
+        let short = Self.reconcilable.account { $0.accessLifetime = 2 }.with { $0.sessions[0].accessExpiresAt = $0.now + 1.5 }
+        #expect(short.action() == .reconcile(loginIDs: ["lost"], viaSession: "a"))
+        let spent = short.with { $0.sessions[0].accessExpiresAt = $0.now + 0.4 }
+        #expect(spent.action() == .wait(.atLimit))
+        // Unknown lifetime: the 2 s margin.
+        let unknown = Self.reconcilable.with { $0.sessions[0].accessExpiresAt = $0.now + 1.5 }
+        #expect(unknown.action() == .wait(.atLimit))
+    }
+
     @Test func reconcileWaitsWhileALiveLoginIsInFlight() {
         // The live login's session may exist at the IAM already, unknown to the registry: it would
         // look like the lost login's orphan.

@@ -196,14 +196,15 @@ extension SessionPool {
     /// then those logins no longer count. Returns how many lost logins were settled.
     @discardableResult
     func performReconcile(accountID: Int64, account: AccountConfiguration, loginIDs: [String], accessToken: String) async -> Int {
-        guard let provider = try? await provider(for: account, accountID: accountID) else { return 0 }
-        let listedAt = clock.now()
-        guard let listed = try? await provider.accountSessions(accessToken: accessToken),
+        guard let provider = try? await provider(for: account, accountID: accountID),
+              let listed = try? await provider.accountSessions(accessToken: accessToken),
               let snapshot = try? readRegistry({ try $0.snapshot(accountID: accountID) })
         else { return 0 }
-        // A login reserved before the listing and still in flight may have created one of the
-        // listed sessions: it would pass for an orphan. Settle nothing this time.
-        if snapshot.logins.contains(where: { $0.state == .inFlight && $0.startedAt <= listedAt }) { return 0 }
+        // Any listed session's login was reserved before the listing, so before this read. If one
+        // is still in flight, its new session passes for an orphan: settle nothing this time. (Its
+        // start time does not help: a login reserved after we sent the listing request can still
+        // reach the IAM before the listing does.)
+        if snapshot.logins.contains(where: { $0.state == .inFlight }) { return 0 }
         let known = Set(snapshot.sessions.map(\.id))
         let lost = snapshot.logins.filter { loginIDs.contains($0.id) && $0.state == .unknown }
         let ours = listed.filter { !known.contains($0.id) && $0.clientIDs.contains(account.clientID) }

@@ -235,8 +235,11 @@ public struct LeaseScheduler: Sendable {
         let lost = state.logins.filter { $0.state == .unknown }.map(\.id)
         guard !lost.isEmpty, !state.logins.contains(where: { $0.state == .inFlight }) else { return nil }
         if !ignoringInterval, let last = state.account.lastReconcileAt, now - last < policy.reconcileInterval { return nil }
+        // The probe's token must outlive the account API call: 2 s, or a quarter of the access
+        // token's lifetime when the IAM issues shorter ones (2 s tokens would never qualify).
+        let margin = min(2, (state.account.accessLifetime ?? 8) / 4)
         guard let probe = state.sessions
-            .filter({ $0.state == .active && $0.accessExpiresAt - now > 2 })
+            .filter({ $0.state == .active && $0.accessExpiresAt - now > margin })
             .max(by: { $0.accessExpiresAt < $1.accessExpiresAt })
         else { return nil }
         return .reconcile(loginIDs: lost, viaSession: probe.id)
