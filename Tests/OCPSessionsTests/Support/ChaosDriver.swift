@@ -16,8 +16,10 @@ struct KillRecord {
     var loginsSettledAfter: Double?
 }
 
-/// Runs `count` worker processes for `duration` seconds and, until `killUntil`, SIGKILLs a random
-/// one after each random delay in `killDelay` and starts a new one in its place. Delays and
+/// Runs `count` worker processes for `duration` seconds and, until `killUntil`, SIGKILLs one after
+/// each random delay in `killDelay` and starts a new one in its place: any worker, or one that owns
+/// a lease or login, or (every third kill, if one shows up within 0.5 s) one mid-login or
+/// mid-refresh. Delays and
 /// victims come from a generator seeded with `seed`, so a failing schedule can be replayed (the
 /// processes' own timing still varies). The registry is watched with plain reads to measure how
 /// long each killed process's leases and logins stay.
@@ -57,8 +59,12 @@ final class ChaosDriver {
     func run(grace: Double = 30) async throws -> [WorkerResult] {
         for _ in 0..<count { workers.append(try startWorker()) }
         var nextKill = Double.random(in: killDelay, using: &rng)
+        var killIndex = 0
         while elapsed < duration {
             if elapsed >= nextKill && elapsed < killUntil {
+                killIndex += 1
+                // Logins and refreshes last milliseconds: every third kill hunts for one in flight.
+                if killIndex % 3 == 0 { try await huntMidRequest(for: 0.5) }
                 try killOne()
                 nextKill = elapsed + Double.random(in: killDelay, using: &rng)
             }
@@ -96,15 +102,38 @@ final class ChaosDriver {
         return (process, output)
     }
 
+    /// Waits up to `seconds` for a worker with a login or a refresh in flight, so that the next
+    /// kill's targeted pick (`killOne`) lands on it.
+    private func huntMidRequest(for seconds: Double) async throws {
+        let until = elapsed + seconds
+        while elapsed < until {
+            if let holders = readHolders(),
+               !holders.logins.isEmpty || holders.leases.contains(where: { holders.refreshing.contains($0.id) }) {
+                huntedPhase = true
+                return
+            }
+            try await Task.sleep(nanoseconds: 2_000_000)
+        }
+    }
+
+    /// Set by a successful hunt: the next kill picks a worker mid-login or mid-refresh.
+    private var huntedPhase = false
+
     /// Kills a worker, records what it held (the registry just before the kill merged with just
     /// after, so a lease reclaimed within that millisecond still counts) and restarts it. Every
     /// other kill picks among the workers that own a lease or a login reservation, if any: most
     /// workers wait at the limit, and kills should land mid-use, mid-refresh and mid-login too.
     private func killOne() throws {
         let before = readHolders()
-        let busy = Set((before?.leases ?? []).map(\.pid) + (before?.logins ?? []).map(\.pid))
+        var busy = Set((before?.leases ?? []).map(\.pid) + (before?.logins ?? []).map(\.pid))
+        if huntedPhase, let before {
+            let midRequest = Set(before.logins.map(\.pid)
+                + before.leases.filter { before.refreshing.contains($0.id) }.map(\.pid))
+            if !midRequest.isEmpty { busy = midRequest }
+        }
         let candidates = workers.indices.filter { busy.contains(Int(workers[$0].process.processIdentifier)) }
-        let targeted = Bool.random(using: &rng) && !candidates.isEmpty
+        let targeted = (huntedPhase || Bool.random(using: &rng)) && !candidates.isEmpty
+        huntedPhase = false
         let index = targeted ? candidates[Int.random(in: 0..<candidates.count, using: &rng)]
             : Int.random(in: 0..<workers.count, using: &rng)
         let victim = workers[index].process
