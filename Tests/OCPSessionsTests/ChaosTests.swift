@@ -19,7 +19,12 @@ struct ChaosTests {
         #expect(try await fleet.prune(directory: directory) == 0)
         #expect(try fleet.loginIDs().isEmpty, "login reservations left after prune")
         let atIAM = Set(simulator.liveSessions(username: "alice").map(\.id))
-        #expect(try fleet.registrySessionIDs() == atIAM)
+        let registry = try fleet.registrySessionIDs()
+        // Every session at the IAM is known. The registry may hold more only as `logging_out`: a
+        // logout cut short by a kill stays counted until its claim lapses (30 s) and is retried.
+        #expect(atIAM.isSubset(of: registry), "sessions at the IAM unknown to the registry: \(atIAM.subtracting(registry))")
+        #expect(registry.subtracting(atIAM).isSubset(of: try fleet.loggingOutSessionIDs()),
+                "sessions in the registry the IAM does not have: \(registry.subtracting(atIAM))")
         #expect(try fleet.integrityCheck() == "ok")
     }
 
@@ -35,9 +40,9 @@ struct ChaosTests {
             // Short tokens so sessions are refreshed all the time; a login cost so kills land mid-login.
             config.accessTokenLifespan = 2
             config.loginCost = 0.03
-            // Sessions end after 75 s, so each is stale (less than a minute left) after 15 s and is
+            // Sessions end after 66 s, so each is stale (less than a minute left) after 6 s and is
             // logged out and replaced: logins and logouts all through the run, not only at its start.
-            config.ssoSessionMax = 75
+            config.ssoSessionMax = 66
         }) { simulator in
             let fleet = WorkerFleet(simulator: simulator, registryPath: dir + "/registry.sqlite")
             // Kills stop 3 s before the end so the last ones are recovered while workers still run.

@@ -18,8 +18,7 @@ struct KillRecord {
 
 /// Runs `count` worker processes for `duration` seconds and, until `killUntil`, SIGKILLs one after
 /// each random delay in `killDelay` and starts a new one in its place: any worker, or one that owns
-/// a lease or login, or (every third kill, if one shows up within 0.5 s) one mid-login or
-/// mid-refresh. Delays and
+/// a lease or login, or (every third kill, if one shows up in time) one mid-login or mid-refresh. Delays and
 /// victims come from a generator seeded with `seed`, so a failing schedule can be replayed (the
 /// processes' own timing still varies). The registry is watched with plain reads to measure how
 /// long each killed process's leases and logins stay.
@@ -63,8 +62,9 @@ final class ChaosDriver {
         while elapsed < duration {
             if elapsed >= nextKill && elapsed < killUntil {
                 killIndex += 1
-                // Logins and refreshes last milliseconds: every third kill hunts for one in flight.
-                if killIndex % 3 == 0 { try await huntMidRequest(for: 0.5) }
+                // Logins and refreshes last milliseconds: every third kill hunts for one in flight,
+                // a login (rarer) one time, a refresh the next.
+                if killIndex % 3 == 0 { try await huntMidRequest(login: killIndex % 6 == 0, for: killIndex % 6 == 0 ? 1 : 0.5) }
                 try killOne()
                 nextKill = elapsed + Double.random(in: killDelay, using: &rng)
             }
@@ -102,13 +102,13 @@ final class ChaosDriver {
         return (process, output)
     }
 
-    /// Waits up to `seconds` for a worker with a login or a refresh in flight, so that the next
+    /// Waits up to `seconds` for a worker with a login (or a refresh) in flight, so that the next
     /// kill's targeted pick (`killOne`) lands on it.
-    private func huntMidRequest(for seconds: Double) async throws {
+    private func huntMidRequest(login: Bool, for seconds: Double) async throws {
         let until = elapsed + seconds
         while elapsed < until {
             if let holders = readHolders(),
-               !holders.logins.isEmpty || holders.leases.contains(where: { holders.refreshing.contains($0.id) }) {
+               login ? !holders.logins.isEmpty : holders.leases.contains(where: { holders.refreshing.contains($0.id) }) {
                 huntedPhase = true
                 return
             }
