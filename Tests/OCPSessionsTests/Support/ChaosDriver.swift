@@ -170,7 +170,7 @@ final class ChaosDriver {
         }
     }
 
-    /// Marks logins settled after the run (by `prune`), `after` seconds from the start.
+    /// Marks the kills whose logins are not among `logins` (read after the run's `prune`) settled now.
     func settleLogins(presentNow logins: Set<String>) {
         let now = elapsed
         for index in kills.indices where kills[index].pendingLogins && kills[index].logins.isDisjoint(with: logins) {
