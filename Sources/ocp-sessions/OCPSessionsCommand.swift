@@ -71,8 +71,9 @@ struct CommandContext {
     init(_ options: AccountOptions, existingRegistry: Bool = false) throws {
         settings = try ResolvedSettings(options)
         if existingRegistry { try RegistryPresence.requireExisting(settings.registry) }
+        let busyTimeout = try BusyTimeoutSetting.resolve()
         do {
-            registry = try SQLiteRegistry(path: settings.registry)
+            registry = try SQLiteRegistry(path: settings.registry, busyTimeout: busyTimeout)
         } catch {
             throw OCPSessionsError.wrap(error)
         }

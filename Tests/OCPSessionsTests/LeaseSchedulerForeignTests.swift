@@ -119,8 +119,16 @@ struct LeaseSchedulerForeignTests {
             AccountSession(id: "browser", started: now - 99, lastAccess: now, clientIDs: ["account-console"]),
             AccountSession(id: "other-tool", started: now - 7_200, lastAccess: now, clientIDs: ["ocp"]),
         ]
-        let settling = ForeignSessionCensus(listed: listed, snapshot: snapshot, clientID: "ocp", lostLoginIDs: ["lost"])
+        // A login in flight: its new session could pass for an orphan, so nothing is settled.
+        let waiting = ForeignSessionCensus(listed: listed, snapshot: snapshot, clientID: "ocp", lostLoginIDs: ["lost"])
+        #expect(waiting.orphans.isEmpty && waiting.lostLogins.isEmpty)
+        #expect(waiting.foreign.map(\.id) == ["browser", "other-tool"])
+        // Once it landed (its session is known), the lost login's session is an orphan.
+        let landed = SchedulerFixture(limit: 5, now: now).session("ours").session("from-flying")
+            .login("lost", state: .unknown, startedAgo: 100).snapshot
+        let settling = ForeignSessionCensus(listed: listed, snapshot: landed, clientID: "ocp", lostLoginIDs: ["lost"])
         #expect(settling.orphans.map(\.id) == ["from-lost"])
+        #expect(settling.lostLogins.map(\.id) == ["lost"])
         #expect(settling.foreign.map(\.id) == ["browser", "other-tool"])
         // A census before a login settles nothing, and still does not count our logins' sessions.
         let counting = ForeignSessionCensus(listed: listed, snapshot: snapshot, clientID: "ocp", lostLoginIDs: [])

@@ -196,9 +196,35 @@ struct LeaseSchedulerAtLimitTests {
             .session("short", access: 60).lease("L1", on: "short")
             .session("long", access: 250).lease("L2", on: "long")
             .login("lost1", state: .unknown)
-            .login("inflight")
             .login("lost2", state: .unknown)
         #expect(fixture.action() == .reconcile(loginIDs: ["lost1", "lost2"], viaSession: "long"))
+    }
+
+    @Test func reconcileProbesWithAShortLivedTokenWhenTheIAMIssuesOnlyThose() {
+        // 2 s access tokens: a probe needs half a second left, not 2 s (which none would ever have).
+        let short = Self.reconcilable.account { $0.accessLifetime = 2 }.with { $0.sessions[0].accessExpiresAt = $0.now + 1.5 }
+        #expect(short.action() == .reconcile(loginIDs: ["lost"], viaSession: "a"))
+        let spent = short.with { $0.sessions[0].accessExpiresAt = $0.now + 0.4 }
+        #expect(spent.action() == .wait(.atLimit))
+        // Unknown lifetime: the 2 s margin.
+        let unknown = Self.reconcilable.with { $0.sessions[0].accessExpiresAt = $0.now + 1.5 }
+        #expect(unknown.action() == .wait(.atLimit))
+    }
+
+    @Test func reconcileWaitsWhileALiveLoginIsInFlight() {
+        // The live login's session may exist at the IAM already, unknown to the registry: it would
+        // look like the lost login's orphan.
+        let fixture = Self.reconcilable.account { $0.sessionLimit = 3 }.login("inflight", pid: 9)
+        #expect(fixture.action() == .wait(.atLimit))
+        let finished = Self.reconcilable.account { $0.sessionLimit = 3 }.login("inflight", pid: 9).dead(9)
+        #expect(finished.action() == .reconcile(loginIDs: ["lost", "inflight"], viaSession: "a"))
+    }
+
+    @Test func pruneReconcilesWithoutWaitingForTheInterval() {
+        let recent = Self.reconcilable.account { $0.lastReconcileAt = Self.reconcilable.now - 1 }
+        #expect(recent.scheduler.reconcileAction(recent.snapshot, now: recent.now) == nil)
+        #expect(recent.scheduler.reconcileAction(recent.snapshot, now: recent.now, ignoringInterval: true)
+            == .reconcile(loginIDs: ["lost"], viaSession: "a"))
     }
 
     @Test func reconcileIsNotOfferedBelowTheLimit() {

@@ -15,7 +15,12 @@ struct ForeignSessionCensus {
     init(listed: [AccountSession], snapshot: AccountSnapshot, clientID: String, lostLoginIDs: [String]) {
         let known = Set(snapshot.sessions.map(\.id))
         let unknown = listed.filter { !known.contains($0.id) }
-        lostLogins = snapshot.logins.filter { lostLoginIDs.contains($0.id) && $0.state == .unknown }
+        // While a login is in flight, the session it may already have created looks exactly like
+        // an orphan of a lost login (whatever its start time: a login reserved after the listing
+        // was requested can still reach the IAM first): ending it would hand its caller a dead
+        // token. Settle nothing then; the next census will.
+        let settling = !snapshot.logins.contains { $0.state == .inFlight }
+        lostLogins = settling ? snapshot.logins.filter { lostLoginIDs.contains($0.id) && $0.state == .unknown } : []
         var orphanIDs = Set<String>()
         var ours = Set<String>()
         for login in snapshot.logins {

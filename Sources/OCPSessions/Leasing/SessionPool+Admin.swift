@@ -150,11 +150,22 @@ extension SessionPool {
     /// refreshed, or one whose handed-out access token is still valid.
     public func prune(idleTimeout: Double, account key: AccountKey?, resolve: AccountResolver) async throws -> PruneReport {
         let now = clock.now()
-        let claimed: (victims: [AdminVictim], report: PruneReport) = try writeRegistry { tx in
+        typealias Reconcile = (accountID: Int64, configuration: AccountConfiguration, loginIDs: [String], accessToken: String)
+        let claimed: (victims: [AdminVictim], report: PruneReport, reconciles: [Reconcile]) = try writeRegistry { tx in
             var victims: [AdminVictim] = []
+            var reconciles: [Reconcile] = []
             var report = PruneReport()
             for record in try accountsInScope(tx, key) {
                 guard let (state, changes) = try tidySnapshot(tx, accountID: record.id, now: now) else { continue }
+                // Lost logins are settled through the account API now, not after the idle timeout.
+                if case .reconcile(let loginIDs, let via)? = scheduler.reconcileAction(state, now: now, ignoringInterval: true),
+                   let probe = state.sessions.first(where: { $0.id == via }),
+                   let configuration = try? resolve(record.key, probe.clientID),
+                   let token = try? openAccessToken(tx: tx, sessionID: via)
+                {
+                    try tx.setReconciled(accountID: record.id, at: now)
+                    reconciles.append((record.id, configuration, loginIDs, token))
+                }
                 for change in changes {
                     if case .deleteLease(let id, let sessionID, let reason) = change {
                         report.reclaimedLeases.append((id, sessionID, reason))
@@ -174,9 +185,14 @@ extension SessionPool {
                     }
                 }
             }
-            return (victims, report)
+            return (victims, report, reconciles)
         }
         var report = claimed.report
+        // Before the logouts: the probe session may be one of the victims.
+        for job in claimed.reconciles {
+            report.otherHousekeeping += await performReconcile(
+                accountID: job.accountID, account: job.configuration, loginIDs: job.loginIDs, accessToken: job.accessToken)
+        }
         report.sessions += await logOut(claimed.victims, kind: .logout, detail: "pruned")
         return report
     }

@@ -199,7 +199,9 @@ extension SessionPool {
     /// Asks the account API for the user's sessions, then: logs out there any session of our client,
     /// unknown to the registry, started in a lost login's time window (those logins then no longer
     /// count), and records how many sessions others hold (the census the login gate waits for).
-    func performReconcile(accountID: Int64, account: AccountConfiguration, loginIDs: [String], accessToken: String) async {
+    /// Returns how many lost logins were settled.
+    @discardableResult
+    func performReconcile(accountID: Int64, account: AccountConfiguration, loginIDs: [String], accessToken: String) async -> Int {
         let listed: [AccountSession]
         do {
             let provider = try await provider(for: account, accountID: accountID)
@@ -217,9 +219,9 @@ extension SessionPool {
                                                    detail: "cannot count the sessions others hold: \(OCPSessionsError.wrap(error).message)"))
                 }
             }
-            return
+            return 0
         }
-        guard let snapshot = try? readRegistry({ try $0.snapshot(accountID: accountID) }) else { return }
+        guard let snapshot = try? readRegistry({ try $0.snapshot(accountID: accountID) }) else { return 0 }
         let census = ForeignSessionCensus(listed: listed, snapshot: snapshot, clientID: account.clientID, lostLoginIDs: loginIDs)
         var deleted = Set<String>()
         if !census.orphans.isEmpty, let provider = try? await provider(for: account, accountID: accountID) {
@@ -238,6 +240,7 @@ extension SessionPool {
             try tx.appendEvent(EventRecord(at: now, accountID: accountID, kind: .reconcile, pid: Int(getpid()),
                                            detail: "\(census.lostLogins.count) lost login(s) settled; \(deleted.count) orphan session(s) ended at the IAM"))
         }
+        return settled ? census.lostLogins.count : 0
     }
 }
 

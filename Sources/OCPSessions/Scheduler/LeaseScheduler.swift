@@ -137,10 +137,13 @@ public struct LeaseScheduler: Sendable {
         }
     }
 
-    /// The session whose access token asks the account API: active, valid a little longer.
+    /// The session whose access token asks the account API: active, and valid longer than the call
+    /// takes: 2 s, or a quarter of the access token's lifetime when the IAM issues shorter ones (2 s
+    /// tokens would never qualify).
     func probeSession(_ state: AccountSnapshot, now: Double) -> String? {
-        state.sessions
-            .filter { $0.state == .active && $0.accessExpiresAt - now > 2 }
+        let margin = min(2, (state.account.accessLifetime ?? 8) / 4)
+        return state.sessions
+            .filter { $0.state == .active && $0.accessExpiresAt - now > margin }
             .max { ($0.accessExpiresAt, $0.id) < ($1.accessExpiresAt, $1.id) }?.id
     }
 
@@ -278,11 +281,16 @@ public struct LeaseScheduler: Sendable {
     }
 
     /// Logins of unknown outcome hold slots; a live session's token can ask the account API whether
-    /// they created a session. One process asks at a time, every `reconcileInterval` at most.
-    func reconcileAction(_ state: AccountSnapshot, now: Double) -> SchedulerAction? {
+    /// they created a session. One process asks at a time, every `reconcileInterval` at most
+    /// (`prune` asks when run, `ignoringInterval`).
+    ///
+    /// Never while a live login is in flight: the session it may already have created at the IAM is
+    /// not in the registry yet and looks exactly like an orphan of a lost login, so ending "orphans"
+    /// then could end a session about to be handed out: a dead token for its caller.
+    public func reconcileAction(_ state: AccountSnapshot, now: Double, ignoringInterval: Bool = false) -> SchedulerAction? {
         let lost = state.logins.filter { $0.state == .unknown }.map(\.id)
-        guard !lost.isEmpty else { return nil }
-        if let last = state.account.lastReconcileAt, now - last < policy.reconcileInterval { return nil }
+        guard !lost.isEmpty, !state.logins.contains(where: { $0.state == .inFlight }) else { return nil }
+        if !ignoringInterval, let last = state.account.lastReconcileAt, now - last < policy.reconcileInterval { return nil }
         guard let probe = probeSession(state, now: now) else { return nil }
         return .reconcile(loginIDs: lost, viaSession: probe)
     }

@@ -29,9 +29,10 @@ struct RekeyCommand: AsyncParsableCommand {
     func run() async throws {
         try await CommandRunner.run {
             let settings = try ResolvedSettings(account)
+            let busyTimeout = try BusyTimeoutSetting.resolve()
             let result: RekeyResult
             do {
-                let registry = try SQLiteRegistry(path: settings.registry)
+                let registry = try SQLiteRegistry(path: settings.registry, busyTimeout: busyTimeout)
                 result = try registry.rekey(newKey: try SealingKeyLoader.newKey(file: newKeyFile))
             } catch {
                 throw OCPSessionsError.wrap(error)

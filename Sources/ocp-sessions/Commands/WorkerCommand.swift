@@ -31,6 +31,9 @@ struct WorkerCommand: AsyncParsableCommand {
     var shared = false
     @Flag(name: .customLong("force-refresh"), help: "Refresh on every acquire.")
     var forceRefresh = false
+    @Flag(name: .customLong("retry-unauthorized"),
+          help: "On a 401 from --protected-url, ask the lease for a refreshed token once and call again.")
+    var retryUnauthorized = false
 
     func validate() throws {
         guard (0...10_000_000).contains(cycles) else { throw ValidationError("--cycles must be between 0 and 10000000") }
@@ -57,7 +60,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 // Declared outside the `do` so a failed call still gives its lease back.
                 var lease: Lease?
                 do {
-                    let token: String
+                    var token: String
                     if naive {
                         token = try await NaiveLogin.login(configuration, http: http)
                     } else {
@@ -66,23 +69,53 @@ struct WorkerCommand: AsyncParsableCommand {
                     }
                     summary.tokenLatencies.append(Date().timeIntervalSince(began))
                     if let protectedURL {
-                        var request = HTTPClientRequest(url: protectedURL)
-                        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-                        let response = try await http.execute(request, timeout: .seconds(10))
-                        _ = try await response.body.collect(upTo: 1 << 16)
-                        if response.status == .ok { summary.callsOK += 1 } else { summary.callsFailed += 1 }
+                        var sentAt = Date().timeIntervalSince1970
+                        var answer = try await call(protectedURL, token: token, http: http)
+                        // A token handed out just before the IAM lost its session (a restart) is
+                        // refused; a caller of `Lease.token(forceRefresh:)` gets a working one.
+                        if answer.status == 401, retryUnauthorized, let held = lease {
+                            summary.retriedUnauthorized += 1
+                            token = try await held.token(forceRefresh: true)
+                            sentAt = Date().timeIntervalSince1970
+                            answer = try await call(protectedURL, token: token, http: http)
+                        }
+                        if answer.status == 200 {
+                            summary.callsOK += 1
+                        } else {
+                            summary.callsFailed += 1
+                            // Why, and how long the token had left when sent (a starved process
+                            // can send a token after it expired), to tell a bug from a slow host.
+                            let left = lease.map { String(format: "%.1f", $0.expiresAt - sentAt) } ?? "?"
+                            summary.errors["protected URL answered HTTP \(answer.status) (\(answer.reason)), token had \(left)s left", default: 0] += 1
+                        }
                     }
                     if holdMilliseconds > 0 { try await Task.sleep(nanoseconds: UInt64(holdMilliseconds * 1e6)) }
                 } catch {
                     let wrapped = OCPSessionsError.wrap(error)
                     summary.errors[wrapped.message.prefix(80).description, default: 0] += 1
                     summary.callsFailed += 1
+                    if lease == nil && !naive {
+                        summary.acquireFailures.append(Date().timeIntervalSince(began))
+                        summary.exitCodes[Int(wrapped.exitCode), default: 0] += 1
+                    }
                 }
                 await lease?.release()
             }
             try? await http.shutdown()
             FileHandle.standardOutput.write(Data((summary.json + "\n").utf8))
         } }
+    }
+
+    /// GETs `url` with the token as bearer; the HTTP status and the challenge's `error_description`.
+    private func call(_ url: String, token: String, http: HTTPClient) async throws -> (status: UInt, reason: String) {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        let response = try await http.execute(request, timeout: .seconds(10))
+        _ = try await response.body.collect(upTo: 1 << 16)
+        let challenge = response.headers.first(name: "WWW-Authenticate") ?? ""
+        let reason = challenge.components(separatedBy: "error_description=\"").dropFirst().first?
+            .prefix { $0 != "\"" } ?? ""
+        return (response.status.code, String(reason))
     }
 }
 
@@ -91,12 +124,21 @@ struct WorkerSummary {
     var callsFailed = 0
     var tokenLatencies: [Double] = []
     var errors: [String: Int] = [:]
+    /// Seconds from the start of each acquire that failed to its error.
+    var acquireFailures: [Double] = []
+    /// Exit code each failed acquire would have given `ocp-sessions token`, and how often.
+    var exitCodes: [Int: Int] = [:]
+    var retriedUnauthorized = 0
 
     var json: String {
         JSONOutput.object([
             ("calls_ok", .integer(callsOK)), ("calls_failed", .integer(callsFailed)),
             ("token_latencies", .array(tokenLatencies.map { .number($0) })),
             ("errors", .object(errors.sorted { $0.key < $1.key }.map { ($0.key, .integer($0.value)) })),
+            ("acquire_failure_latencies", .array(acquireFailures.map { .number($0) })),
+            ("acquire_failure_exit_codes",
+             .object(exitCodes.sorted { $0.key < $1.key }.map { (String($0.key), .integer($0.value)) })),
+            ("retried_unauthorized", .integer(retriedUnauthorized)),
         ])
     }
 }

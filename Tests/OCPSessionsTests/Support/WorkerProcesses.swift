@@ -34,6 +34,21 @@ struct WorkerFleet {
         return (process, output)
     }
 
+    /// Starts one process whose stdout goes to the file `stdoutPath`, so a long run's output never
+    /// fills a pipe nobody reads yet.
+    func start(_ arguments: [String], stdoutPath: String) throws -> Process {
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestPaths.binary)
+        process.arguments = arguments
+        process.environment = environment
+        process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
+        process.standardError = FileHandle.standardError
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// Runs `count` workers at once, each doing `cycles` acquire/use/release cycles, and returns their
     /// JSON summaries.
     func run(count: Int, cycles: Int, extra: [String] = []) async throws -> [WorkerResult] {
@@ -73,6 +88,13 @@ struct WorkerResult {
     var callsOK = 0
     var callsFailed = 0
     var errors: [String: Int] = [:]
+    /// Seconds each successful acquire took.
+    var tokenLatencies: [Double] = []
+    /// Seconds each failed acquire took to fail, and the exit codes `token` would have given.
+    var acquireFailureLatencies: [Double] = []
+    var acquireFailureExitCodes: [String: Int] = [:]
+    /// 401s from the protected URL answered by a forced refresh (`--retry-unauthorized`).
+    var retriedUnauthorized = 0
 
     init(status: Int32, output: Data) {
         self.status = status
@@ -80,6 +102,13 @@ struct WorkerResult {
             callsOK = object["calls_ok"] as? Int ?? 0
             callsFailed = object["calls_failed"] as? Int ?? 0
             errors = object["errors"] as? [String: Int] ?? [:]
+            func numbers(_ key: String) -> [Double] {
+                (object[key] as? [Any])?.compactMap { ($0 as? NSNumber)?.doubleValue } ?? []
+            }
+            tokenLatencies = numbers("token_latencies")
+            acquireFailureLatencies = numbers("acquire_failure_latencies")
+            acquireFailureExitCodes = object["acquire_failure_exit_codes"] as? [String: Int] ?? [:]
+            retriedUnauthorized = object["retried_unauthorized"] as? Int ?? 0
         }
     }
 }
