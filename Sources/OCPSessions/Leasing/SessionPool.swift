@@ -145,6 +145,13 @@ public final class SessionPool: Sendable {
                 }
             case .login(let loginID):
                 do {
+                    // The reservation must survive a power loss before the IAM can create the session.
+                    do {
+                        try registry.makeCommitsDurable()
+                    } catch {
+                        _ = try? writeRegistry { try $0.deleteLogin(id: loginID) }
+                        throw OCPSessionsError.wrap(error)
+                    }
                     return (id, try await performLogin(
                         accountID: id, account: account, options: options, holder: holder, leaseID: leaseID,
                         loginID: loginID))
