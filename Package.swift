@@ -58,7 +58,11 @@ let package = Package(
                 "KeycloakSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ]
+            ],
+            // The static stdlib's link arguments export every symbol of the package's own objects
+            // (31,000): each process start then pays for them in dynamic symbol lookups and in the
+            // runtime's `dladdr` scan. Nothing looks them up (docs/performance.md).
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])]
         ),
         // Issue 6: the side-by-side benchmark (release build; see docs/performance.md).
         .executableTarget(
@@ -73,7 +77,8 @@ let package = Package(
         ),
         .testTarget(
             name: "OCPSessionsTests",
-            dependencies: ["OCPSessions", "KeycloakSimulator"],
+            // ocp-sessions for `token`'s fast parser against ArgumentParser (TokenFastParserTests).
+            dependencies: ["OCPSessions", "KeycloakSimulator", "ocp-sessions"],
             resources: [.copy("Fixtures")]
         ),
     ],

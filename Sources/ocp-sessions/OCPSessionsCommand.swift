@@ -24,6 +24,12 @@ struct OCPSessionsCommand: AsyncParsableCommand {
     /// block. Help, version and every other exit behave as ArgumentParser's own `main`.
     static func main() async {
         do {
+            // `token [flags]` in the forms scripts use skips ArgumentParser (see TokenArguments).
+            if let token = TokenArguments.parse(Array(CommandLine.arguments.dropFirst())) {
+                if try TokenCommand.handOutCachedToken(token) { return }
+                try await TokenCommand.execute(token)
+                return
+            }
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
@@ -43,13 +49,30 @@ enum CommandRunner {
     static func run(_ body: () async throws -> Void) async throws {
         do {
             try await body()
-        } catch let error as ExitCode {
-            throw error
-        } catch let error as CLIError {
-            fail(error.description, code: error.exitCode)
-        } catch let error as ValidationError {
-            fail(error.message, code: 64)
         } catch {
+            try report(error)
+        }
+    }
+
+    /// `run` for a body that needs no `await` (the cached `token`, on the main thread).
+    static func runNow<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            try report(error)
+        }
+    }
+
+    /// One line on stderr and the documented exit code; `ExitCode` passes through.
+    private static func report(_ error: Error) throws -> Never {
+        switch error {
+        case let error as ExitCode:
+            throw error
+        case let error as CLIError:
+            fail(error.description, code: error.exitCode)
+        case let error as ValidationError:
+            fail(error.message, code: 64)
+        default:
             let wrapped = OCPSessionsError.wrap(error)
             fail(wrapped.message, code: wrapped.exitCode)
         }
@@ -68,22 +91,27 @@ struct CommandContext {
     let pool: SessionPool
 
     /// `existingRegistry`: refuse (exit 66) instead of creating a registry that is not there yet.
-    init(_ options: AccountOptions, existingRegistry: Bool = false) throws {
-        settings = try ResolvedSettings(options)
+    /// `environment` is read once: building `ProcessInfo.processInfo.environment` is not free,
+    /// and a cached `token` pays for every copy.
+    init(
+        _ options: some AccountSelection, existingRegistry: Bool = false,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws {
+        settings = try ResolvedSettings(options, environment: environment)
         if existingRegistry { try RegistryPresence.requireExisting(settings.registry) }
-        let busyTimeout = try BusyTimeoutSetting.resolve()
+        let busyTimeout = try BusyTimeoutSetting.resolve(environment)
         do {
-            registry = try SQLiteRegistry(path: settings.registry, busyTimeout: busyTimeout)
+            registry = try SQLiteRegistry(path: settings.registry, busyTimeout: busyTimeout, environment: environment)
         } catch {
             throw OCPSessionsError.wrap(error)
         }
-        pool = SessionPool(registry: registry, connector: KeycloakConnector())
+        pool = SessionPool(registry: registry, connector: KeycloakConnector(environment: environment))
     }
 
     /// Runs `body` with a context and shuts its HTTP clients down on every path (an HTTP client
     /// released without shutdown traps).
     static func with<T>(
-        _ options: AccountOptions, existingRegistry: Bool = false, _ body: (CommandContext) async throws -> T
+        _ options: some AccountSelection, existingRegistry: Bool = false, _ body: (CommandContext) async throws -> T
     ) async throws -> T {
         let context = try CommandContext(options, existingRegistry: existingRegistry)
         do {

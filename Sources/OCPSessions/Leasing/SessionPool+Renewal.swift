@@ -82,7 +82,7 @@ extension SessionPool {
         options.minValidity = minValidity
         options.forceRefresh = false
         return try await acquire(accountID: lease.accountID, account: lease.account, options: options,
-                                 holder: lease.holder, leaseID: lease.id, deadline: deadline)
+                                 holder: lease.holder, leaseID: lease.id, deadline: deadline).grant
     }
 
     /// Ends a lease: the session goes back to the pool, or is logged out when `logout` is set.

@@ -38,11 +38,8 @@ public final class SessionPool: Sendable {
         let holder = ProcessIdentity.current(label: options.label)
         let leaseID = Self.newID()
         let deadline = clock.monotonic() + options.waitTimeout
-        let accountID = try writeRegistry { tx in
-            try tx.upsertAccount(account.key, limit: account.maxSessions, reserve: account.reserve, now: clock.now()).id
-        }
-        let grant = try await acquire(
-            accountID: accountID, account: account, options: options, holder: holder, leaseID: leaseID, deadline: deadline)
+        let (accountID, grant) = try await acquire(
+            accountID: nil, account: account, options: options, holder: holder, leaseID: leaseID, deadline: deadline)
         return Lease(pool: self, account: account, accountID: accountID, options: options, holder: holder, grant: grant, id: leaseID)
     }
 
@@ -77,13 +74,22 @@ public final class SessionPool: Sendable {
         case logout([(sessionID: String, refreshToken: String)])
         case reconcile(loginIDs: [String], accessToken: String)
         case wait(WaitReason, AccountSnapshot)
+        /// The IAM's token lifetime (known after a first login) cannot cover `minValidity`.
+        case unmeetable(lifetime: Double)
     }
 
+    /// Acquires for `account`, whose registry id is `accountID` when known (a lease moving to
+    /// another session); nil registers the account in the first decision's transaction. Each pass
+    /// of the loop is one write transaction (account, validity check, decision, its intent), so a
+    /// warm acquire costs one `BEGIN IMMEDIATE ... COMMIT`.
     func acquire(
-        accountID: Int64, account: AccountConfiguration, options: LeaseOptions, holder: HolderIdentity,
+        accountID knownAccountID: Int64?, account: AccountConfiguration, options: LeaseOptions, holder: HolderIdentity,
         leaseID: String, deadline: Double
-    ) async throws -> Grant {
+    ) async throws -> (accountID: Int64, grant: Grant) {
+        var accountID = knownAccountID
         var ticket: Int64?
+        // When this caller was first told to wait without a place in the queue (it spins first).
+        var spinningSince: Double?
         var backoff = Backoff()
         var lastTransient: IdPError?
         defer {
@@ -93,31 +99,45 @@ public final class SessionPool: Sendable {
             try Task.checkCancellation()
             let now = clock.now()
             let request = AcquireRequest(holder: holder, ticket: ticket, minValidity: options.minValidity, shared: options.shared)
-            try checkValidityIsMeetable(accountID: accountID, minValidity: options.minValidity)
-            let step: Step = try writeRegistry { tx in
-                guard let snapshot = try tx.snapshot(accountID: accountID) else {
+            let monotonic = clock.monotonic()
+            let (id, step): (Int64, Step) = try writeRegistry { tx in
+                let id = try accountID ?? tx.upsertAccount(
+                    account.key, limit: account.maxSessions, reserve: account.reserve, now: now).id
+                guard let snapshot = try tx.snapshot(accountID: id) else {
                     throw OCPSessionsError(.configuration, "account \(account.key) vanished from the registry")
                 }
+                // Known only after a first login; checked again on every token the IAM issues.
+                if let lifetime = snapshot.account.accessLifetime,
+                   !LeaseScheduler.canPromise(minValidity: options.minValidity, lifetime: lifetime) {
+                    return (id, .unmeetable(lifetime: lifetime))
+                }
                 let plan = scheduler.decide(snapshot, request, now: now)
-                for change in plan.housekeeping { try tx.apply(change, accountID: accountID, now: now) }
+                for change in plan.housekeeping { try tx.apply(change, accountID: id, now: now) }
                 if case .wait = plan.action {} else if let held = ticket {
                     try tx.deleteWaiter(ticket: held)
                     ticket = nil
                 }
-                return try record(plan.action, tx: tx, snapshot: snapshot, accountID: accountID, options: options,
-                                  holder: holder, leaseID: leaseID, ticket: &ticket, now: now, force: options.forceRefresh,
-                                  timeout: account.requestTimeout)
+                if case .wait(let reason) = plan.action, ticket == nil,
+                   !scheduler.queues(reason, spinningSince: spinningSince, now: monotonic) {
+                    return (id, .wait(reason, snapshot))
+                }
+                return (id, try record(plan.action, tx: tx, snapshot: snapshot, accountID: id, options: options,
+                                       holder: holder, leaseID: leaseID, ticket: &ticket, now: now,
+                                       force: options.forceRefresh, timeout: account.requestTimeout))
             }
+            accountID = id
             switch step {
             case .granted(let grant):
-                return grant
+                return (id, grant)
+            case .unmeetable(let lifetime):
+                throw Self.unmeetable(minValidity: options.minValidity, lifetime: lifetime)
             case .refresh(let sessionID, let refreshToken, let version):
                 do {
                     if let grant = try await performRefresh(
-                        accountID: accountID, account: account, sessionID: sessionID, leaseID: leaseID,
+                        accountID: id, account: account, sessionID: sessionID, leaseID: leaseID,
                         refreshToken: refreshToken, version: version, minValidity: options.minValidity)
                     {
-                        return grant
+                        return (id, grant)
                     }
                 } catch let error as IdPError where error.isTransient {
                     lastTransient = error
@@ -125,9 +145,16 @@ public final class SessionPool: Sendable {
                 }
             case .login(let loginID):
                 do {
-                    return try await performLogin(
-                        accountID: accountID, account: account, options: options, holder: holder, leaseID: leaseID,
-                        loginID: loginID)
+                    // The reservation must survive a power loss before the IAM can create the session.
+                    do {
+                        try registry.makeCommitsDurable()
+                    } catch {
+                        _ = try? writeRegistry { try $0.deleteLogin(id: loginID) }
+                        throw OCPSessionsError.wrap(error)
+                    }
+                    return (id, try await performLogin(
+                        accountID: id, account: account, options: options, holder: holder, leaseID: leaseID,
+                        loginID: loginID))
                 } catch let error as IdPError where error.isTransient {
                     lastTransient = error
                     try await backoff.wait(clock: clock, deadline: deadline, lastError: error)
@@ -137,16 +164,20 @@ public final class SessionPool: Sendable {
                     _ = error
                 }
             case .logout(let victims):
-                await performLogouts(accountID: accountID, account: account, victims: victims)
+                await performLogouts(accountID: id, account: account, victims: victims)
             case .reconcile(let loginIDs, let accessToken):
-                await performReconcile(accountID: accountID, account: account, loginIDs: loginIDs, accessToken: accessToken)
+                await performReconcile(accountID: id, account: account, loginIDs: loginIDs, accessToken: accessToken)
             case .wait(let reason, let snapshot):
                 if clock.monotonic() >= deadline {
                     if let lastTransient { throw OCPSessionsError.wrap(lastTransient) }
                     throw OCPSessionsError(.timedOut, WaitDescription.describe(
                         reason, snapshot: snapshot, scheduler: scheduler, waited: options.waitTimeout, now: clock.now()))
                 }
-                try await waitForRegistryChange(until: min(deadline, clock.monotonic() + 0.05))
+                if ticket == nil, spinningSince == nil { spinningSince = monotonic }
+                let waiting = AcquireRequest(holder: holder, ticket: ticket, minValidity: options.minValidity, shared: options.shared)
+                // A spinning caller decides again when its spin is over, to take its place in the queue.
+                let spinEnd = ticket == nil ? (spinningSince ?? monotonic) + LeaseScheduler.spinBeforeQueueing : deadline
+                try await waitForTurn(accountID: id, request: waiting, until: min(deadline, spinEnd, clock.monotonic() + 0.05))
             }
         }
     }
@@ -207,29 +238,36 @@ public final class SessionPool: Sendable {
         }
     }
 
-    /// Sleeps until another process commits to the registry (a lease released, a session
-    /// refreshed, ...) or until `until` (monotonic): expiries and dead holders need no commit to
-    /// matter. Backends that cannot tell cheaply are polled on time alone.
-    func waitForRegistryChange(until: Double) async throws {
-        guard let start = registry.changeCounter() else {
+    /// Sleeps until the decision for `request` may have changed, or until `until` (monotonic):
+    /// expiries and dead holders need no commit to matter. When another process commits, a read
+    /// (no write lock) runs the scheduler's decision on a snapshot, and only a decision other than
+    /// waiting ends the sleep: a waiter then takes the write lock only to use what it found (or to
+    /// renew its queue entry at `until`), not on every commit of its busy peers. Backends that cannot
+    /// tell cheaply are polled on time alone.
+    func waitForTurn(accountID: Int64, request: AcquireRequest, until: Double) async throws {
+        guard var seen = registry.changeCounter() else {
             try await clock.sleep(seconds: Double.random(in: 0.004...0.020))
             return
         }
-        // From 2 ms, doubling to 16 ms while nothing changes: a freed session is handed on quickly,
-        // and a dozen long waiters do not take the CPU from the process holding the lock.
-        var interval = 0.002
+        var interval: Double?
+        var changed = true
+        // Place in the queue as last read (0: first); a spinning caller has none.
+        var position: Int? = request.ticket == nil ? nil : 0
         while clock.monotonic() < until {
-            try await clock.sleep(seconds: interval)
-            if registry.changeCounter() != start { return }
-            interval = min(0.016, interval * 2)
-        }
-    }
-
-    func checkValidityIsMeetable(accountID: Int64, minValidity: Double) throws {
-        // Known only after a first login; checked again on every token the IAM issues.
-        if let lifetime = try readRegistry({ try $0.snapshot(accountID: accountID)?.account.accessLifetime }),
-           !LeaseScheduler.canPromise(minValidity: minValidity, lifetime: lifetime) {
-            throw Self.unmeetable(minValidity: minValidity, lifetime: lifetime)
+            let next = scheduler.pollInterval(after: interval, position: position, changed: changed)
+            interval = next
+            try await clock.sleep(seconds: next)
+            guard let counter = registry.changeCounter(), counter != seen else {
+                changed = false
+                continue
+            }
+            (seen, changed) = (counter, true)
+            guard let snapshot = try readRegistry({ try $0.snapshot(accountID: accountID) }) else { return }
+            if case .wait = scheduler.decide(snapshot, request, now: clock.now()).action {
+                if let ticket = request.ticket { position = snapshot.waiters.count { $0.ticket < ticket } }
+                continue
+            }
+            return
         }
     }
 

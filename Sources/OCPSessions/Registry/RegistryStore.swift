@@ -21,10 +21,15 @@ public protocol RegistryStore: AnyObject, Sendable {
     /// A number that changes whenever another process commits, cheap enough to poll every
     /// millisecond; nil when the backend cannot tell (waiters then poll on time alone).
     func changeCounter() -> Int64?
+    /// Makes every transaction committed so far durable against a power loss. Called after the
+    /// commit of a login reservation, before the login request: a lost reservation would leave a
+    /// session at the IAM that the registry does not count.
+    func makeCommitsDurable() throws
 }
 
 extension RegistryStore {
     public func changeCounter() -> Int64? { nil }
+    public func makeCommitsDurable() throws {}
 }
 
 /// Reads inside a transaction.

@@ -187,6 +187,17 @@ public final class SQLiteRegistry: RegistryStore, @unchecked Sendable {
         lock.withLock { (try? database.queryOne("PRAGMA data_version"))?.int(0).map(Int64.init) }
     }
 
+    /// `synchronous=NORMAL` leaves the last commits in the OS cache; this fsyncs the log.
+    public func makeCommitsDurable() throws {
+        try lock.withLock {
+            do {
+                try database.syncWriteAheadLog()
+            } catch let error as SQLiteError {
+                throw RegistryError.from(error, path: path)
+            }
+        }
+    }
+
     /// Times this connection waited for another process's write lock.
     public var busyRetries: Int { lock.withLock { database.busyRetries } }
 

@@ -71,3 +71,34 @@ public enum PruneReason: String, Sendable {
     /// Unused for longer than the idle timeout.
     case idle
 }
+
+/// How a caller waits for a session: a short spin first, then a place in the queue.
+extension LeaseScheduler {
+    /// How long a caller that finds every session busy retries before it takes a place in the
+    /// queue. Most leases are short (`token` holds one for well under a millisecond), so most
+    /// shortages end within it, and a queue entry (a commit, and the FIFO rule that then makes every
+    /// newcomer wait behind it) is avoided.
+    public static let spinBeforeQueueing: Double = 0.002
+
+    /// Whether a caller told to wait for `reason` takes a place in the queue now, having first been
+    /// told to wait at `spinningSince` (monotonic seconds; nil: just now). Only `.atLimit` spins:
+    /// behind queued callers the FIFO rule holds anyway, and a login block or a peer's refresh lasts
+    /// far longer than a spin. A spinning caller is not yet in the queue, so other callers that are
+    /// not queued either may overtake it; queued callers are served first come, first served.
+    public func queues(_ reason: WaitReason, spinningSince: Double?, now: Double) -> Bool {
+        guard reason == .atLimit, let since = spinningSince else { return reason != .atLimit }
+        return now - since >= Self.spinBeforeQueueing
+    }
+
+    /// How long a waiter sleeps before it looks at the registry again. `position` is its place in
+    /// the queue as last seen (0: first; nil: not queued, spinning); `changed` says whether the
+    /// registry changed since the last look. A spinning caller and the first in the queue look every
+    /// 0.2 ms: a freed session must not sit idle while newcomers wait behind them. The others look
+    /// every millisecond while the registry changes, and back off to 8 ms while nothing happens, so
+    /// that a long queue leaves the CPU to the processes holding leases and the write lock.
+    public func pollInterval(after previous: Double?, position: Int?, changed: Bool) -> Double {
+        guard let position, position > 0 else { return 0.0002 }
+        guard let previous, !changed, previous >= 0.001 else { return 0.001 }
+        return min(0.008, previous * 2)
+    }
+}

@@ -38,11 +38,9 @@ public struct TokenSealer: Sendable {
             throw .sealing("the registry's tokens were sealed with another key (check OCP_SESSIONS_KEY or the key file)")
         }
         do {
-            let box = try AES.GCM.SealedBox(
-                nonce: AES.GCM.Nonce(data: sealed[5..<17]),
-                ciphertext: sealed[17..<(sealed.count - 16)],
-                tag: sealed[(sealed.count - 16)...]
-            )
+            // nonce | ciphertext | tag is the layout of a combined box: one contiguous copy, where
+            // three slices cost a cached `token` 700,000 instructions in generic `Data.append`.
+            let box = try AES.GCM.SealedBox(combined: Data(sealed[5...]))
             let plain = try AES.GCM.open(box, using: SymmetricKey(data: keyBytes), authenticating: Data(sessionID.utf8))
             return String(decoding: plain, as: UTF8.self)
         } catch {

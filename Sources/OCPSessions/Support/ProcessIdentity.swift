@@ -15,22 +15,58 @@ public enum ProcessIdentity {
     }()
 
     /// Field 22 of `/proc/<pid>/stat` (start time in clock ticks since boot), or nil if no such process.
+    ///
+    /// Called for every holder in every scheduling decision, inside the write transaction: it reads
+    /// the file with one `read` into a stack buffer and scans bytes (a `String` split of the line
+    /// cost 230,000 instructions a call, a quarter of a warm acquire + release).
     public static func startTime(of pid: Int) -> Int? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
-        // The command name (field 2) may contain spaces and parentheses: parse after the last ')'.
-        guard let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // fields[0] is field 3 (state), so field 22 is fields[19].
-        guard fields.count > 19 else { return nil }
-        // A zombie (killed, not yet reaped) holds nothing any more.
-        if fields[0] == "Z" || fields[0] == "X" { return nil }
-        return Int(fields[19])
+        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { buffer -> Int? in
+            let count = read(fd, buffer.baseAddress, buffer.count)
+            guard count > 0 else { return nil }
+            return parseStartTime(UnsafeBufferPointer(rebasing: buffer[..<count]))
+        }
     }
+
+    /// Field 22 of a `/proc/<pid>/stat` line, or nil for a zombie or a malformed line.
+    static func parseStartTime(_ line: UnsafeBufferPointer<UInt8>) -> Int? {
+        // The command name (field 2) may contain spaces and parentheses: parse after the last ')'.
+        guard let close = line.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        var field = 2
+        var index = close + 1
+        while index < line.count {
+            // Fields are separated by single spaces; each space starts the next field.
+            if line[index] == UInt8(ascii: " ") {
+                field += 1
+                index += 1
+                continue
+            }
+            if field == 3 {
+                // A zombie (killed, not yet reaped) holds nothing any more.
+                if line[index] == UInt8(ascii: "Z") || line[index] == UInt8(ascii: "X") { return nil }
+            } else if field == 22 {
+                var number = 0
+                var digits = 0
+                while index < line.count, line[index] >= UInt8(ascii: "0"), line[index] <= UInt8(ascii: "9") {
+                    number = number &* 10 &+ Int(line[index] - UInt8(ascii: "0"))
+                    index += 1
+                    digits += 1
+                }
+                return digits > 0 ? number : nil
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    /// This process's own start time: it never changes, so it is read once.
+    static let ownStartTime: Int = startTime(of: Int(getpid())) ?? 0
 
     /// This process, labelled for people.
     public static func current(label: String) -> HolderIdentity {
-        let pid = Int(getpid())
-        return HolderIdentity(pid: pid, startTime: startTime(of: pid) ?? 0, bootID: bootID, host: hostName, label: label)
+        HolderIdentity(pid: Int(getpid()), startTime: ownStartTime, bootID: bootID, host: hostName, label: label)
     }
 }
 

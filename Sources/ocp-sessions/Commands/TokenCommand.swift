@@ -25,34 +25,65 @@ struct TokenCommand: AsyncParsableCommand {
     var heldLease: String?
 
     func run() async throws {
+        try await Self.execute(account: account, lease: lease, forceRefresh: forceRefresh, json: json, heldLease: heldLease)
+    }
+
+    /// `token` from the fast parser, when `handOutCachedToken` had no cached token to give.
+    static func execute(_ arguments: TokenArguments) async throws {
+        try await execute(account: arguments.account, lease: arguments.lease, forceRefresh: arguments.forceRefresh,
+                          json: arguments.json, heldLease: arguments.heldLease)
+    }
+
+    /// Prints a token from `SessionPool.cachedToken` (one write transaction, no network) and says
+    /// whether there was one. Synchronous, so that `main` runs it on the main thread before any task
+    /// hop starts a thread; no HTTP client is created, so the pool needs no shutdown.
+    static func handOutCachedToken(_ arguments: TokenArguments) throws -> Bool {
+        guard !arguments.forceRefresh, arguments.heldLease == nil else { return false }
+        return try CommandRunner.runNow { try printCachedToken(arguments) }
+    }
+
+    private static func printCachedToken(_ arguments: TokenArguments) throws -> Bool {
+        let context = try CommandContext(arguments.account)
+        let options = arguments.lease.options(forceRefresh: false)
+        guard let token = try context.pool.cachedToken(account: try context.settings.accountConfiguration(), options: options)
+        else { return false }
+        write(token, json: arguments.json)
+        return true
+    }
+
+    /// The command's body, whichever parser read the arguments. A cached valid token takes one
+    /// write transaction and no network (`SessionPool.oneShotToken`).
+    static func execute(
+        account: some AccountSelection, lease: some LeaseSelection, forceRefresh: Bool, json: Bool, heldLease: String?
+    ) async throws {
         try await CommandRunner.run { try await CommandContext.with(account) { context in
-            let token: String
-            let expiresAt: Double
-            let sessionID: String
-            let leaseID: String
             if let heldLease {
                 // A lease held by another process (exec): never taken over, no password needed.
                 let held = try await context.pool.heldLeaseToken(
                     leaseID: heldLease, minValidity: lease.minValidity, forceRefresh: forceRefresh, waitTimeout: lease.wait,
                     resolve: try context.settings.resolver())
-                (token, expiresAt, sessionID, leaseID) = (held.accessToken, held.expiresAt, held.sessionID, held.leaseID)
+                write(OneShotToken(accessToken: held.accessToken, expiresAt: held.expiresAt, sessionID: held.sessionID,
+                                   leaseID: held.leaseID), json: json)
             } else {
-                let configuration = try context.settings.accountConfiguration()
-                let held = try await context.pool.acquireLease(
-                    account: configuration, options: lease.options(forceRefresh: forceRefresh))
-                (token, expiresAt, sessionID, leaseID) = (held.accessToken, held.expiresAt, held.sessionID, held.id)
-                await held.release()
+                write(try await context.pool.oneShotToken(
+                    account: try context.settings.accountConfiguration(), options: lease.options(forceRefresh: forceRefresh)),
+                      json: json)
             }
-            let output: String
-            if json {
-                output = JSONOutput.object([
-                    ("access_token", .string(token)), ("expires_at", .string(JSONOutput.timestamp(expiresAt))),
-                    ("session_id", .string(sessionID)), ("lease_id", .string(leaseID)),
-                ])
-            } else {
-                output = token
-            }
-            FileHandle.standardOutput.write(Data((output + "\n").utf8))
         } }
+    }
+
+    /// The token alone on a line, or the documented JSON object.
+    static func write(_ token: OneShotToken, json: Bool) {
+        let output: String
+        if json {
+            output = JSONOutput.object([
+                ("access_token", .string(token.accessToken)),
+                ("expires_at", .string(JSONOutput.timestamp(token.expiresAt))),
+                ("session_id", .string(token.sessionID)), ("lease_id", .string(token.leaseID)),
+            ])
+        } else {
+            output = token.accessToken
+        }
+        FileHandle.standardOutput.write(Data((output + "\n").utf8))
     }
 }

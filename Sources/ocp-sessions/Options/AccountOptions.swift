@@ -64,7 +64,7 @@ struct ResolvedSettings {
         return AccountKey(host: host, realm: realm, username: username)
     }
 
-    init(_ options: AccountOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    init(_ options: some AccountSelection, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         func env(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         let configPath = env("OCP_SESSIONS_CONFIG") ?? ConfigFile.defaultPath
         let config = try ConfigFile.load(path: configPath)

@@ -23,10 +23,4 @@ struct LeaseFlags: ParsableArguments {
             throw ValidationError("--max-hold must be between 1 and 604800 seconds")
         }
     }
-
-    func options(forceRefresh: Bool = false) -> LeaseOptions {
-        LeaseOptions(
-            minValidity: minValidity, waitTimeout: wait, label: label ?? ProcessIdentity.defaultLabel, maxHold: maxHold,
-            shared: shared, forceRefresh: forceRefresh)
-    }
 }

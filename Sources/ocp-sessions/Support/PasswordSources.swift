@@ -4,7 +4,7 @@ import OCPSessions
 /// The four password sources. Each is read only when a login is needed, never stored, and never
 /// taken from a flag's value.
 enum PasswordSources {
-    static func resolve(_ options: AccountOptions, environment: [String: String], profile: [String: String]) -> PasswordSource {
+    static func resolve(_ options: some AccountSelection, environment: [String: String], profile: [String: String]) -> PasswordSource {
         func env(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         if let file = options.passwordFile { return fromFile(file) }
         if let command = options.passwordCommand { return fromCommand(command) }
