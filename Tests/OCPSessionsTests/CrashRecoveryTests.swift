@@ -36,15 +36,6 @@ struct CrashRecoveryTests {
         } }
     }
 
-    /// Waits up to `seconds` for `condition`.
-    func eventually(_ seconds: Double = 5, _ condition: () throws -> Bool) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            try await Task.sleep(nanoseconds: 20_000_000)
-        }
-        return try condition()
-    }
 
     @Test("a login whose process was SIGKILLed in flight keeps counting until the account API proves it gone")
     func killedWhileLoggingIn() async throws {

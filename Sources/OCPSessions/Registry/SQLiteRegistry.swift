@@ -47,12 +47,8 @@ public final class SQLiteRegistry: RegistryStore, @unchecked Sendable {
         }
         do {
             schemaVersion = try Self.openSchema(database, path: path)
-        } catch let error as RegistryError {
-            throw error
-        } catch let error as SQLiteError {
-            throw RegistryError.from(error, path: path)
         } catch {
-            throw .database("registry \(path): \(error)")
+            throw RegistryError.from(any: error, path: path)
         }
         for suffix in ["-wal", "-shm"] {
             try FileSecurity.checkPrivate(path: path + suffix, what: "registry file")

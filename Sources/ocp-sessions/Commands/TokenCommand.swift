@@ -62,8 +62,7 @@ struct TokenCommand: AsyncParsableCommand {
                 let held = try await context.pool.heldLeaseToken(
                     leaseID: heldLease, minValidity: lease.minValidity, forceRefresh: forceRefresh, waitTimeout: lease.wait,
                     resolve: try context.settings.resolver())
-                write(OneShotToken(accessToken: held.accessToken, expiresAt: held.expiresAt, sessionID: held.sessionID,
-                                   leaseID: held.leaseID), json: json)
+                write(held, json: json)
             } else {
                 write(try await context.pool.oneShotToken(
                     account: try context.settings.accountConfiguration(), options: lease.options(forceRefresh: forceRefresh)),
@@ -73,7 +72,7 @@ struct TokenCommand: AsyncParsableCommand {
     }
 
     /// The token alone on a line, or the documented JSON object.
-    static func write(_ token: OneShotToken, json: Bool) {
+    static func write(_ token: LeaseToken, json: Bool) {
         let output: String
         if json {
             output = JSONOutput.object([
