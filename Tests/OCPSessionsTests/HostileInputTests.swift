@@ -223,7 +223,8 @@ struct HostileInputTests {
         try await exclusively {
             let cli = CLI(directory: dir, simulator: nil)
             let commands = [["list"], ["list", "--json"], ["leases"], ["status"], ["status", "--json"], ["events"],
-                            ["events", "--follow"], ["prune"], ["revoke", "--all", "--all-accounts"], ["revoke", "some-id"]]
+                            ["events", "--follow"], ["prune"], ["revoke", "--all", "--all-accounts"], ["revoke", "some-id"],
+                            ["token", "--lease", "some-lease-id"]]
             try "not a directory".write(toFile: dir + "/file", atomically: true, encoding: .utf8)
             for path in [dir + "/absent/deeper/registry.sqlite", dir + "/registry.sqlite", dir + "/file/registry.sqlite"] {
                 for command in commands {

@@ -56,7 +56,8 @@ struct TokenCommand: AsyncParsableCommand {
     static func execute(
         account: some AccountSelection, lease: some LeaseSelection, forceRefresh: Bool, json: Bool, heldLease: String?
     ) async throws {
-        try await CommandRunner.run { try await CommandContext.with(account) { context in
+        // A held lease lives in an existing registry: never create one for it.
+        try await CommandRunner.run { try await CommandContext.with(account, existingRegistry: heldLease != nil) { context in
             if let heldLease {
                 // A lease held by another process (exec): never taken over, no password needed.
                 let held = try await context.pool.heldLeaseToken(
