@@ -148,7 +148,7 @@ public final class SQLiteRegistry: RegistryStore, @unchecked Sendable {
     /// whose key no source here holds fails, so no row is ever sealed with a key the others lack.
     /// A read transaction only switches when it can: its opens then report the unknown key.
     func syncSealingKey(_ db: Database, writing: Bool) throws {
-        guard schemaVersion >= 2 else { return }
+        guard schemaVersion >= 3 else { return }  // the key id is recorded from schema 3 on
         let known = sealer
         guard let recorded = try db.queryOne("SELECT value FROM registry_meta WHERE key = 'sealing_key_id'")?.string(0) else {
             if writing {
