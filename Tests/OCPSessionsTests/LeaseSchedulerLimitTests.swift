@@ -259,6 +259,22 @@ struct LeaseSchedulerWaitTests {
         #expect(fixture.decide() == SchedulerPlan(housekeeping: [], action: .wait(.queued)))
     }
 
+    @Test("counted FIFO: a caller takes an idle session only while more are idle than older waiters")
+    func countedFirstComeFirstServed() {
+        let two = SchedulerFixture(limit: 3).session("a", lastUsed: 1).session("b", lastUsed: 2).waiter(5).waiter(7)
+        // Two idle sessions, two older waiters (a newcomer): it queues; so does the third in line.
+        #expect(two.action() == .wait(.queued))
+        #expect(two.action(ticket: 9) == .wait(.queued))
+        // The second in line has one older waiter and two idle sessions: it goes.
+        #expect(two.action(ticket: 7) == .use(sessionID: "a"))
+        #expect(two.action(ticket: 5) == .use(sessionID: "a"))
+        // A third idle session lets a newcomer through, but never into a login past the queue.
+        #expect(two.session("c", lastUsed: 3).action() == .use(sessionID: "a"))
+        let leased = SchedulerFixture(limit: 3).session("a").lease("L1", on: "a").waiter(5)
+        #expect(leased.action() == .wait(.queued))
+        #expect(leased.action(ticket: 5) == .login)
+    }
+
     @Test func ticketHolderProceedsWhenNoOlderLiveWaiter() {
         let fixture = SchedulerFixture(limit: 3).session("a").waiter(5).waiter(7)
         #expect(fixture.action(ticket: 5) == .use(sessionID: "a"))

@@ -210,8 +210,30 @@ struct LeaseSchedulerPropertyTests {
         }
         func liveClaim(_ s: SessionRecord) -> Bool { s.refreshClaim != nil && !cleared.contains(s.id) }
 
-        if olderLiveWaiter && plan.action != .wait(.queued) { problems.append("overtook an older live waiter") }
-        if !olderLiveWaiter && plan.action == .wait(.queued) { problems.append("queued with no older live waiter") }
+        // Counted FIFO: with k older live waiters a caller may only take an idle session while more
+        // than k are leasable (each older waiter still finds one), never log in past them.
+        let olderLiveWaiters = snapshot.waiters.count { w in
+            alive(w.holder) && now - w.heartbeatAt < policy.waiterTimeout && (request.ticket.map { w.ticket < $0 } ?? true)
+        }
+        let leasable = snapshot.sessions.count { s in
+            let on = leases.filter { $0.sessionID == s.id }
+            let margin = s.refreshExpiresAt.map { $0 - now >= policy.refreshMargin } ?? true
+            return s.state == .active && !liveClaim(s) && margin && (request.shared ? on.allSatisfy(\.shared) : on.isEmpty)
+        }
+        switch plan.action {
+        case .use, .refresh:
+            if olderLiveWaiter && leasable <= olderLiveWaiters { problems.append("overtook an older live waiter") }
+        case .wait(.queued):
+            if !olderLiveWaiter { problems.append("queued with no older live waiter") }
+            let fresh = snapshot.sessions.count { s in
+                let on = leases.filter { $0.sessionID == s.id }
+                let young = s.refreshExpiresAt.map { $0 - now >= policy.staleWindow } ?? true
+                return s.state == .active && !liveClaim(s) && young && (request.shared ? on.allSatisfy(\.shared) : on.isEmpty)
+            }
+            if fresh > olderLiveWaiters { problems.append("queued beside more fresh idle sessions than older waiters") }
+        default:
+            if olderLiveWaiter { problems.append("\(plan.action) past an older live waiter") }
+        }
 
         switch plan.action {
         case .login:

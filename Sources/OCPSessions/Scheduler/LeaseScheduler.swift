@@ -21,20 +21,22 @@ public struct LeaseScheduler: Sendable {
     ///    the sessions others hold at the IAM leave room (``loginGate(_:counted:now:)``);
     /// 4. at the limit, or when a login is blocked: log out sessions that cannot serve, prove lost
     ///    logins gone;
-    /// 5. otherwise wait, first come first served.
+    /// 5. otherwise wait, first come first served (counted: see below).
     public func decide(_ snapshot: AccountSnapshot, _ request: AcquireRequest, now: Double) -> SchedulerPlan {
         let (housekeeping, state) = tidy(snapshot, now: now)
 
-        // First come, first served: a caller never overtakes an older live waiter.
+        // First come, first served, counted: a caller takes an idle session only while more are
+        // idle than there are older live waiters, so every older waiter still finds one. (Letting
+        // only the head of the queue move left sessions idle until it woke up: measured, half the
+        // throughput of 8 processes on 5 sessions.) Anything but an idle session stays with them.
         let olderWaiters = state.waiters.filter { waiter in
             guard let ticket = request.ticket else { return true }
             return waiter.ticket < ticket
         }
-        if !olderWaiters.isEmpty {
+        let available = state.sessions.filter { isLeasable($0, in: state, shared: request.shared, now: now) }
+        if !olderWaiters.isEmpty, available.count <= olderWaiters.count {
             return SchedulerPlan(housekeeping: housekeeping, action: .wait(.queued))
         }
-
-        let available = state.sessions.filter { isLeasable($0, in: state, shared: request.shared, now: now) }
         // Sharing concentrates on sessions already shared, so the others can idle out.
         let ordered = available.sorted { lhs, rhs in
             if request.shared {
@@ -50,6 +52,10 @@ public struct LeaseScheduler: Sendable {
         }
         if let session = fresh.first {
             return SchedulerPlan(housekeeping: housekeeping, action: .refresh(sessionID: session.id))
+        }
+        // Logins, logouts and stale sessions are the older waiters' to deal with first.
+        if !olderWaiters.isEmpty {
+            return SchedulerPlan(housekeeping: housekeeping, action: .wait(.queued))
         }
 
         let account = state.account
