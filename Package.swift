@@ -18,10 +18,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
-        // The system libsqlite3 (Debian: libsqlite3-dev), wrapped by `OCPSessions/SQLite`.
+        // The system libsqlite3 (Debian: libsqlite3-dev), wrapped by `OCPSessions/SQLite`; how it is
+        // linked is set on `OCPSessions` below.
         .systemLibrary(
             name: "CSQLite",
-            pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
         .target(name: "CSystemShims"),
@@ -38,7 +38,16 @@ let package = Package(
             ],
             // `Migrations` is a symlink to the top-level Migrations/ folder; embedding the files
             // in code keeps a copied binary self-contained (Bundle.module aborts without its folder).
-            resources: [.embedInCode("Migrations")]
+            resources: [.embedInCode("Migrations")],
+            // Release builds link Debian's libsqlite3.a (same package, same build of SQLite): the
+            // shared library is linked with BIND_NOW, and resolving its ~1,600 symbols cost every
+            // `ocp-sessions token` 1.15 M of its ~11 M instructions (docs/performance.md). Debug
+            // builds (the tests) keep the shared library.
+            linkerSettings: [
+                .linkedLibrary(":libsqlite3.a", .when(platforms: [.linux], configuration: .release)),
+                .linkedLibrary("sqlite3", .when(platforms: [.linux], configuration: .debug)),
+                .linkedLibrary("sqlite3", .when(platforms: [.macOS])),
+            ]
         ),
         .target(
             name: "KeycloakSimulator",
