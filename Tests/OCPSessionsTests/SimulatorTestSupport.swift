@@ -128,8 +128,9 @@ func simTestClaims(_ token: String) -> [String: Any]? {
     return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
 }
 
-/// Polls until `condition` holds, for at most `seconds`.
-func simTestEventually(within seconds: Double = 3, _ condition: () -> Bool) async throws -> Bool {
+/// Polls until `condition` holds, for at most `seconds` (generous: the suite runs tests in parallel
+/// on 2 cores, and a held login was seen to reach the simulator after 3 s under load 9).
+func simTestEventually(within seconds: Double = 10, _ condition: () -> Bool) async throws -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if condition() { return true }
