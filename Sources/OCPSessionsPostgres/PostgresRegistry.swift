@@ -1,0 +1,172 @@
+import Foundation
+import OCPSessions
+import PostgresNIO
+
+/// The registry in a PostgreSQL database, shared by every host of a team (issue 7,
+/// docs/postgres-design.md). Same contract as `SQLiteRegistry`: synchronous transactions, one
+/// connection per registry object, calls serialised by `lock`.
+public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
+    public let settings: PostgresRegistrySettings
+    public let keySource: SealingKeySource
+    public private(set) var schemaVersion: Int
+    let bridge: PostgresConnectionBridge
+    let lock = NSLock()
+    private let keyLock = NSLock()
+    private var keyring: SealingKeyring
+    let environment: [String: String]
+    /// Commits of this object that wrote something: part of `changeCounter()`.
+    private var ownCommits: Int64 = 0
+
+    public var location: String { settings.location }
+
+    /// The keys this registry seals and opens with; inside a transaction the registry's recorded key seals.
+    public var sealer: SealingKeyring { keyLock.withLock { keyring } }
+
+    /// Connects and brings the schema up to date. The sealing key must be given
+    /// (`OCP_SESSIONS_KEY`): a key generated here would differ from the other hosts'.
+    public init(settings: PostgresRegistrySettings,
+                environment: [String: String] = ProcessInfo.processInfo.environment) throws(RegistryError) {
+        guard let encoded = environment["OCP_SESSIONS_KEY"], !encoded.isEmpty else {
+            throw .badKey("a PostgreSQL registry needs the team's key: set OCP_SESSIONS_KEY (every host the same)")
+        }
+        self.settings = settings
+        self.environment = environment
+        (keyring, keySource) = try SealingKeyLoader.load(registryPath: "", environment: ["OCP_SESSIONS_KEY": encoded])
+        bridge = PostgresConnectionBridge(settings: settings)
+        do {
+            schemaVersion = try Self.migrate(bridge)
+        } catch let error as RegistryError {
+            throw error
+        } catch {
+            throw PostgresRegistryError.map(error, settings: settings, doing: "migrating")
+        }
+    }
+
+    /// Any constant will do, as long as it is ours: held only while migrating.
+    static let migrationLockKey: Int64 = 0x6F63_7073_6D69_6772
+
+    /// Applies pending migrations in one transaction under an advisory lock, re-reading the
+    /// version under it (hosts opening a fresh database at once do not race). Refuses a schema
+    /// from a newer release that this one cannot use.
+    static func migrate(_ bridge: PostgresConnectionBridge) throws -> Int {
+        try bridge.query("BEGIN")
+        do {
+            try bridge.query("SELECT pg_advisory_xact_lock(\(migrationLockKey))")
+            try bridge.query("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version integer PRIMARY KEY, name text NOT NULL, applied_at double precision NOT NULL)
+                """)
+            let current = try bridge.query("SELECT COALESCE(MAX(version), 0)::bigint FROM schema_migrations")
+                .rows.first.map { try $0.decode(Int.self) } ?? 0
+            let latest = PostgresMigrations.latestVersion
+            if current > latest {
+                let compatible = try bridge.query("SELECT value FROM registry_meta WHERE key = 'compatible_from'")
+                    .rows.first.flatMap { Int(try $0.decode(String.self)) } ?? current
+                try bridge.query("ROLLBACK")
+                guard compatible <= latest else {
+                    throw RegistryError.newerSchema(
+                        "the registry \(bridge.settings.location) has schema \(current), written by a newer ocp-sessions that this one (schema \(latest)) cannot use; upgrade ocp-sessions")
+                }
+                return current
+            }
+            for migration in PostgresMigrations.all where migration.version > current {
+                for statement in PostgresSQLScript.statements(String(decoding: migration.sql, as: UTF8.self)) {
+                    try bridge.query(PostgresQuery(unsafeSQL: statement), doing: "applying \(migration.name)")
+                }
+                var binds = PostgresBindings()
+                binds.append(migration.version)
+                binds.append(migration.name)
+                binds.append(Date().timeIntervalSince1970)
+                try bridge.query(PostgresQuery(
+                    unsafeSQL: "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", binds: binds))
+                var meta = PostgresBindings()
+                meta.append(String(migration.compatibleFrom))
+                try bridge.query(PostgresQuery(unsafeSQL: """
+                    INSERT INTO registry_meta (key, value) VALUES ('compatible_from', $1)
+                    ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
+                    """, binds: meta))
+            }
+            try bridge.query("COMMIT")
+            return max(current, latest)
+        } catch {
+            _ = try? bridge.query("ROLLBACK")
+            throw error
+        }
+    }
+
+    public func write<T>(_ body: (RegistryWriter) throws -> T) throws -> T {
+        try lock.withLock {
+            try bridge.query("BEGIN")
+            do {
+                try syncSealingKey(writing: true)
+                let transaction = PostgresTransaction(bridge: bridge, writing: true)
+                let value = try body(transaction)
+                try bridge.query("COMMIT")
+                if transaction.wrote { ownCommits &+= 1 }
+                return value
+            } catch {
+                _ = try? bridge.query("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    public func read<T>(_ body: (RegistryReader) throws -> T) throws -> T {
+        try lock.withLock {
+            try bridge.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            do {
+                try syncSealingKey(writing: false)
+                let value = try body(PostgresTransaction(bridge: bridge, writing: false))
+                try bridge.query("COMMIT")
+                return value
+            } catch {
+                _ = try? bridge.query("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// Notifications from other connections (delivered at their COMMIT) plus this object's own
+    /// writing commits: a local read, no round trip.
+    public func changeCounter() -> Int64? {
+        let own = lock.withLock { ownCommits }
+        return bridge.changes.withLockedValue { $0 } &+ own
+    }
+
+    /// `synchronous_commit = on`: every COMMIT already returned after its WAL was flushed.
+    public func makeCommitsDurable() throws {}
+
+    /// The key this registry's connection holds while it lives, recorded on its rows.
+    public var holderLock: Int64 { lock.withLock { bridge.holderLock } }
+
+    /// Makes the key the registry records the sealing key, as `SQLiteRegistry.syncSealingKey`
+    /// does; a write transaction on a registry that records none records this process's key, and
+    /// one whose key no source here holds fails before it writes anything.
+    func syncSealingKey(writing: Bool) throws {
+        let known = sealer
+        var recorded = try bridge.query("SELECT value FROM registry_meta WHERE key = 'sealing_key_id'")
+            .rows.first.map { try $0.decode(String.self) }
+        if recorded == nil {
+            guard writing else { return }
+            var binds = PostgresBindings()
+            binds.append(known.currentID)
+            // Two hosts may record at once: the first wins, the other reads the winner's id.
+            recorded = try bridge.query(PostgresQuery(unsafeSQL: """
+                INSERT INTO registry_meta (key, value) VALUES ('sealing_key_id', $1)
+                ON CONFLICT (key) DO UPDATE SET value = registry_meta.value RETURNING value
+                """, binds: binds)).rows.first.map { try $0.decode(String.self) }
+        }
+        guard let recorded, recorded != known.currentID else { return }
+        var updated = known
+        guard updated.select(recorded) else {
+            if writing { throw SQLiteRegistry.anotherKey(recorded, known, keySource) }
+            return
+        }
+        keyLock.withLock { keyring = updated }
+    }
+
+    /// Runs raw SQL; for tests only.
+    func withBridge<T>(_ body: (PostgresConnectionBridge) throws -> T) rethrows -> T {
+        try lock.withLock { try body(bridge) }
+    }
+}

@@ -1,0 +1,195 @@
+import Foundation
+import Testing
+import PostgresNIO
+@testable import OCPSessions
+@testable import OCPSessionsPostgres
+
+/// The server these tests use: `OCP_SESSIONS_TEST_POSTGRES=postgres://USER@127.0.0.1:PORT/postgres`
+/// (a throw-away cluster; docs/postgres-design.md "CI"). Each test works in a database of its own.
+enum TestCluster {
+    static let url = ProcessInfo.processInfo.environment["OCP_SESSIONS_TEST_POSTGRES"]
+    static var available: Bool { url != nil }
+
+    /// A new empty database on the test cluster, dropped by `drop`.
+    static func makeDatabase() throws -> PostgresRegistrySettings {
+        let admin = try PostgresRegistrySettings(url: try #require(url))
+        let name = "ocp_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try PostgresConnectionBridge(settings: admin).query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+        var settings = admin
+        settings.database = name
+        return settings
+    }
+
+    static func drop(_ settings: PostgresRegistrySettings) {
+        guard let url, let admin = try? PostgresRegistrySettings(url: url) else { return }
+        _ = try? PostgresConnectionBridge(settings: admin)
+            .query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(settings.database) WITH (FORCE)"))
+    }
+}
+
+@Suite("PostgreSQL registry against a local cluster", .enabled(if: TestCluster.available, "set OCP_SESSIONS_TEST_POSTGRES"))
+struct PostgresRegistryTests {
+    let key = Data(repeating: 7, count: 32).base64EncodedString()
+    let otherKey = Data(repeating: 9, count: 32).base64EncodedString()
+    let holder = HolderIdentity(pid: 4242, startTime: 17, bootID: "boot-a", host: "host-a", label: "test")
+    let account = AccountKey(host: "iam.example", realm: "r", username: "u")
+
+    func open(_ settings: PostgresRegistrySettings, key: String? = nil) throws -> PostgresRegistry {
+        try PostgresRegistry(settings: settings, environment: ["OCP_SESSIONS_KEY": key ?? self.key])
+    }
+
+    @Test("a fresh database is migrated once; a second open (another host) finds it current")
+    func migrates() throws {
+        let settings = try TestCluster.makeDatabase()
+        defer { TestCluster.drop(settings) }
+        let first = try open(settings)
+        #expect(first.schemaVersion == PostgresMigrations.latestVersion)
+        let second = try open(settings)
+        #expect(second.schemaVersion == PostgresMigrations.latestVersion)
+        let applied = try first.withBridge { try $0.query("SELECT count(*) FROM schema_migrations").rows.first?.decode(Int.self) }
+        #expect(applied == PostgresMigrations.all.count)
+    }
+
+    @Test("rows written in one transaction read back the same, tokens sealed and opened")
+    func roundTrip() throws {
+        let settings = try TestCluster.makeDatabase()
+        defer { TestCluster.drop(settings) }
+        let registry = try open(settings)
+        let session = SessionRecord(id: "s-1", accessExpiresAt: 1_000, refreshExpiresAt: 2_000, createdAt: 10,
+                                    lastUsedAt: 11, lastRefreshedAt: 12, handedOutUntil: 900)
+        let accountID = try registry.write { tx -> Int64 in
+            let record = try tx.upsertAccount(account, limit: 5, reserve: 1, now: 1)
+            let sealer = registry.sealer
+            try tx.insertSession(session, tokens: SealedTokens(
+                access: try sealer.seal("access-token", sessionID: session.id),
+                refresh: try sealer.seal("refresh-token", sessionID: session.id)), accountID: record.id)
+            try tx.insertLease(LeaseRecord(id: "l-1", sessionID: session.id, shared: false, holder: holder,
+                                           acquiredAt: 20, expiresAt: 920), accountID: record.id)
+            try tx.insertLogin(LoginRecord(id: "g-1", holder: holder, startedAt: 30, deadline: 60), accountID: record.id)
+            _ = try tx.enqueueWaiter(accountID: record.id, holder: holder, now: 40)
+            try tx.appendEvent(EventRecord(at: 50, accountID: record.id, kind: .lease, sessionID: session.id, leaseID: "l-1"))
+            return record.id
+        }
+        // The more conservative limit and reserve win on a second upsert.
+        let merged = try registry.write { try $0.upsertAccount(account, limit: 7, reserve: 2, now: 2) }
+        #expect(merged.id == accountID && merged.sessionLimit == 5 && merged.reserve == 2)
+        let snapshot = try #require(try registry.read { try $0.snapshot(accountID: accountID) })
+        #expect(snapshot.sessions == [session])
+        #expect(snapshot.leases == [LeaseRecord(id: "l-1", sessionID: session.id, shared: false, holder: holder,
+                                                acquiredAt: 20, expiresAt: 920)])
+        #expect(snapshot.logins == [LoginRecord(id: "g-1", holder: holder, startedAt: 30, deadline: 60)])
+        #expect(snapshot.waiters.map(\.holder) == [holder])
+        let tokens = try #require(try registry.read { try $0.sealedTokens(sessionID: session.id) })
+        #expect(try registry.sealer.open(tokens.access, sessionID: session.id) == "access-token")
+        #expect(try registry.read { try $0.events(since: 0, accountID: accountID, afterID: nil, limit: 10) }.map(\.kind) == [.lease])
+        // Writes that name a row, not the account.
+        let extended = try registry.write { try $0.extendLease(id: "l-1", until: 2_000) }
+        #expect(extended)
+        try registry.write { tx in
+            try tx.apply(.markLoginUnknown(id: "g-1"), accountID: accountID, now: 70)
+            try tx.deleteSession(id: session.id)
+        }
+        let after = try #require(try registry.read { try $0.snapshot(accountID: accountID) })
+        #expect(after.sessions.isEmpty && after.leases.isEmpty && after.logins.map(\.state) == [.unknown])
+    }
+
+    @Test("a host with another key cannot write: clear error, no row changed")
+    func anotherKeyRefused() throws {
+        let settings = try TestCluster.makeDatabase()
+        defer { TestCluster.drop(settings) }
+        let registry = try open(settings)
+        let accountID = try registry.write { try $0.upsertAccount(account, limit: 5, reserve: 0, now: 1).id }
+        let stranger = try open(settings, key: otherKey)
+        let refusal = #expect(throws: RegistryError.self) {
+            try stranger.write { tx in try tx.insertLogin(
+                LoginRecord(id: "g-x", holder: holder, startedAt: 1, deadline: 2), accountID: accountID) }
+        }
+        #expect(refusal?.description.contains("sealed with another key") == true, "\(String(describing: refusal))")
+        let logins = try registry.read { try $0.snapshot(accountID: accountID) }?.logins
+        #expect(logins == [])
+        // The database itself refuses a row sealed with another key.
+        #expect(throws: RegistryError.self) {
+            try registry.withBridge { bridge in
+                _ = try bridge.query("""
+                    INSERT INTO sessions (id, account_id, client_id, state, access_token, refresh_token, access_expires_at,
+                        created_at, last_used_at, last_refreshed_at) VALUES ('s-x', \(accountID), 'c', 'active',
+                        '\\x0109090909ff'::bytea, '\\x0109090909ff'::bytea, 1, 1, 1, 1)
+                    """)
+            }
+        }
+    }
+
+    @Test("another host's commit changes changeCounter() through NOTIFY, without a query")
+    func notifyWakes() throws {
+        let settings = try TestCluster.makeDatabase()
+        defer { TestCluster.drop(settings) }
+        let waiter = try open(settings)
+        let other = try open(settings)
+        let accountID = try other.write { try $0.upsertAccount(account, limit: 5, reserve: 0, now: 1).id }
+        let before = try #require(waiter.changeCounter())
+        try other.write { tx in _ = try tx.enqueueWaiter(accountID: accountID, holder: holder, now: 1) }
+        let deadline = Date().addingTimeInterval(2)
+        while waiter.changeCounter() == before, Date() < deadline { usleep(1_000) }
+        #expect(waiter.changeCounter() != before)
+    }
+
+    @Test("two hosts reserving logins at once never pass the limit")
+    func concurrentReservationsKeepTheLimit() async throws {
+        let settings = try TestCluster.makeDatabase()
+        defer { TestCluster.drop(settings) }
+        let hosts = try (0..<4).map { _ in try open(settings) }
+        let limit = 5
+        let account = self.account
+        let holder = self.holder
+        // The account exists first, so the count is guarded by the account lock alone (the
+        // upsert's own row lock would serialise the transactions too).
+        _ = try hosts[0].write { try $0.upsertAccount(account, limit: limit, reserve: 0, now: 1) }
+        let granted = try await withThrowingTaskGroup(of: Int.self) { group in
+            for registry in hosts {
+                group.addTask {
+                    var mine = 0
+                    for _ in 0..<25 {
+                        mine += try registry.write { tx -> Int in
+                            let record = try #require(try tx.account(account))
+                            let snapshot = try #require(try tx.snapshot(accountID: record.id))
+                            guard snapshot.sessions.count + snapshot.logins.count < limit else { return 0 }
+                            // Widens the window between count and reservation: without the lock,
+                            // another host would count the same free slot meanwhile.
+                            usleep(5_000)
+                            try tx.insertLogin(LoginRecord(id: UUID().uuidString, holder: holder, startedAt: 1, deadline: 2),
+                                               accountID: record.id)
+                            return 1
+                        }
+                    }
+                    return mine
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(granted == limit)
+        let accountID = try #require(try hosts[0].read { try $0.account(account) }?.id)
+        #expect(try hosts[0].read { try $0.snapshot(accountID: accountID) }?.logins.count == limit)
+    }
+}
+
+@Suite("postgres:// URLs")
+struct PostgresURLTests {
+    @Test("a password in the URL is refused; PGPASSWORD is used and never shown")
+    func password() throws {
+        #expect(throws: RegistryError.self) { try PostgresRegistrySettings(url: "postgres://ocp:secret@db:5432/ocp", environment: [:]) }
+        let settings = try PostgresRegistrySettings(url: "postgres://ocp@db/ocp?sslmode=verify-full", environment: ["PGPASSWORD": "s3cret"])
+        #expect(settings.password == "s3cret")
+        #expect(settings.location == "postgres://ocp@db:5432/ocp?sslmode=verify-full")
+        #expect(!settings.location.contains("s3cret"))
+    }
+
+    @Test("malformed URLs get one clear error each")
+    func malformed() {
+        for url in ["postgres:///ocp", "postgres://ocp@db", "postgres://ocp@db:70000/ocp", "postgres://ocp@db/ocp?sslmode=maybe",
+                    "postgres://ocp@db/ocp?foo=1", "mysql://ocp@db/ocp"] {
+            #expect(throws: RegistryError.self, "\(url)") { try PostgresRegistrySettings(url: url, environment: [:]) }
+        }
+        #expect(PostgresRegistrySettings.isPostgresURL("postgresql://a@b/c"))
+        #expect(!PostgresRegistrySettings.isPostgresURL("/var/lib/ocp/registry.sqlite"))
+    }
+}
