@@ -14,6 +14,9 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
     private let keyLock = NSLock()
     private var keyring: SealingKeyring
     let environment: [String: String]
+    /// Pass to `SessionPool(registry:connector:liveness:)`: holders are alive while their
+    /// connection holds its lock, on any host.
+    public let liveness = PostgresHolderLiveness()
     /// Commits of this object that wrote something: part of `changeCounter()`.
     private var ownCommits: Int64 = 0
 
@@ -99,7 +102,7 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
             try bridge.query("BEGIN")
             do {
                 try syncSealingKey(writing: true)
-                let transaction = PostgresTransaction(bridge: bridge, writing: true)
+                let transaction = PostgresTransaction(bridge: bridge, writing: true, liveness: liveness)
                 let value = try body(transaction)
                 try bridge.query("COMMIT")
                 if transaction.wrote { ownCommits &+= 1 }
@@ -116,7 +119,7 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
             try bridge.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             do {
                 try syncSealingKey(writing: false)
-                let value = try body(PostgresTransaction(bridge: bridge, writing: false))
+                let value = try body(PostgresTransaction(bridge: bridge, writing: false, liveness: liveness))
                 try bridge.query("COMMIT")
                 return value
             } catch {

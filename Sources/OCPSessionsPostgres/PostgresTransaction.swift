@@ -49,9 +49,13 @@ final class PostgresTransaction: RegistryWriter {
     /// Whether a statement changed something: only then does the commit count as a change.
     private(set) var wrote = false
 
-    init(bridge: PostgresConnectionBridge, writing: Bool) {
+    /// Told which holders each snapshot found dead; nil for raw use in tests.
+    let liveness: PostgresHolderLiveness?
+
+    init(bridge: PostgresConnectionBridge, writing: Bool, liveness: PostgresHolderLiveness? = nil) {
         self.bridge = bridge
         self.writing = writing
+        self.liveness = liveness
     }
 
     @discardableResult
@@ -228,29 +232,49 @@ final class PostgresTransaction: RegistryWriter {
         guard let account = try account(id: accountID) else { return nil }
         var snapshot = AccountSnapshot(account: account)
         let rows = try run("""
+            WITH held AS (
+                -- The holder locks granted now (session-level, bigint keys: objsubid 1), read after
+                -- the rows below were committed: a row whose key is missing has a dead holder. While
+                -- the server started less than 10 s ago every holder counts as alive (reconnecting).
+                SELECT (l.classid::bigint << 32) | l.objid::bigint AS key FROM pg_locks l
+                WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
+                    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                UNION ALL
+                SELECT NULL WHERE now() - pg_postmaster_start_time() < interval '10 seconds'
+            )
             SELECT 0 AS kind, id, state, client_id, NULL::bigint, NULL::text, NULL::text, NULL::text,
                 access_expires_at, refresh_expires_at, created_at, last_used_at, last_refreshed_at, handed_out_until,
-                version::bigint, refresh_claim, refresh_claim_until, logout_claim_until, NULL::boolean
+                version::bigint, refresh_claim, refresh_claim_until, logout_claim_until, NULL::boolean, NULL::boolean
             FROM sessions WHERE account_id = $1
             UNION ALL
             SELECT 1, id, session_id, label, holder_pid::bigint, holder_boot, holder_host, NULL,
-                acquired_at, expires_at, NULL, NULL, NULL, NULL, holder_start, NULL, NULL, NULL, shared
+                acquired_at, expires_at, NULL, NULL, NULL, NULL, holder_start, NULL, NULL, NULL, shared,
+                EXISTS (SELECT 1 FROM held WHERE held.key = holder_lock OR held.key IS NULL)
             FROM leases WHERE account_id = $1
             UNION ALL
             SELECT 2, id, state, label, holder_pid::bigint, holder_boot, holder_host, NULL,
-                started_at, deadline, NULL, NULL, NULL, NULL, holder_start, NULL, NULL, NULL, NULL
+                started_at, deadline, NULL, NULL, NULL, NULL, holder_start, NULL, NULL, NULL, NULL,
+                EXISTS (SELECT 1 FROM held WHERE held.key = holder_lock OR held.key IS NULL)
             FROM logins WHERE account_id = $1
             UNION ALL
             SELECT 3, ticket::text, NULL, label, holder_pid::bigint, holder_boot, holder_host, NULL,
-                enqueued_at, heartbeat_at, NULL, NULL, NULL, NULL, holder_start, NULL, NULL, NULL, NULL
+                enqueued_at, heartbeat_at, NULL, NULL, NULL, NULL, holder_start, NULL, NULL, NULL, NULL,
+                EXISTS (SELECT 1 FROM held WHERE held.key = holder_lock OR held.key IS NULL)
             FROM waiters WHERE account_id = $1
             ORDER BY 1, 2
             """, [.int(Int(accountID))]).rows
+        // A holder that reconnected has rows under its old (dead) key and its new one: alive.
+        var dead: Set<HolderIdentity> = []
+        var alive: Set<HolderIdentity> = []
+        defer { liveness?.record(dead: dead.subtracting(alive)) }
         for row in rows {
             let cells = PostgresCells(row)
             let holder = HolderIdentity(
                 pid: cells.int(4) ?? 0, startTime: cells.int(14) ?? 0, bootID: cells.string(5) ?? "",
                 host: cells.string(6) ?? "", label: cells.string(3) ?? "")
+            if cells.int(0) != 0 {
+                if cells.bool(19) { alive.insert(holder) } else { dead.insert(holder) }
+            }
             switch cells.int(0) {
             case 0:
                 snapshot.sessions.append(SessionRecord(

@@ -133,6 +133,38 @@ struct PostgresRegistryTests {
         #expect(waiter.changeCounter() != before)
     }
 
+    @Test("a holder on another host is alive while its connection lives, dead within 2 s of it closing")
+    func holderLiveness() throws {
+        let settings = try TestCluster.makeDatabase()
+        defer { TestCluster.drop(settings) }
+        let holderHost = try open(settings)
+        let observer = try open(settings)
+        // Another host: no /proc check can see it, only its lock.
+        let remote = HolderIdentity(pid: 1, startTime: 1, bootID: "other-boot", host: "other-host", label: "remote")
+        let accountID = try holderHost.write { tx -> Int64 in
+            let id = try tx.upsertAccount(account, limit: 5, reserve: 0, now: 1).id
+            try tx.insertLogin(LoginRecord(id: "g-r", holder: remote, startedAt: 1, deadline: 2), accountID: id)
+            return id
+        }
+        _ = try observer.read { try $0.snapshot(accountID: accountID) }
+        #expect(observer.liveness.isAlive(remote))
+        holderHost.withBridge { $0.close() }
+        let deadline = Date().addingTimeInterval(2)
+        var alive = true
+        while alive, Date() < deadline {
+            _ = try observer.read { try $0.snapshot(accountID: accountID) }
+            alive = observer.liveness.isAlive(remote)
+            if alive { usleep(10_000) }
+        }
+        #expect(!alive, "the holder's lock outlived its connection")
+        // The holder reconnects with a new key: its old row stays dead, a new row is alive.
+        try holderHost.write { tx in
+            try tx.insertLogin(LoginRecord(id: "g-r2", holder: remote, startedAt: 3, deadline: 4), accountID: accountID)
+        }
+        _ = try observer.read { try $0.snapshot(accountID: accountID) }
+        #expect(observer.liveness.isAlive(remote))
+    }
+
     @Test("two hosts reserving logins at once never pass the limit")
     func concurrentReservationsKeepTheLimit() async throws {
         let settings = try TestCluster.makeDatabase()
