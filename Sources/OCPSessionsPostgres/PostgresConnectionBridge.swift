@@ -60,6 +60,28 @@ final class PostgresConnectionBridge: @unchecked Sendable {
         return connection
     }
 
+    /// Before a transaction: replaces a connection the server closed (a restart, an idle cut),
+    /// retrying with backoff for up to the busy timeout. No statement of the caller's has run yet,
+    /// so nothing is lost or repeated; a connection lost mid-transaction fails that transaction.
+    func ensureOpen() throws {
+        if let connection, !connection.isClosed { return }
+        connection = nil
+        let deadline = Date().addingTimeInterval(settings.busyTimeout)
+        var delay = 0.05
+        while true {
+            let failure: RegistryError
+            do {
+                _ = try open()
+                return
+            } catch let error as RegistryError {
+                failure = error
+            }
+            guard case .busy = failure, Date().addingTimeInterval(delay) < deadline else { throw failure }
+            Thread.sleep(forTimeInterval: delay)
+            delay = min(delay * 2, 1)
+        }
+    }
+
     /// A new random key per connection, unless the server restarted since the last one: then the
     /// rows of the previous key are still ours (docs/postgres-design.md, "Holder liveness").
     private func takeHolderLock() throws {

@@ -52,6 +52,13 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
     /// version under it (hosts opening a fresh database at once do not race). Refuses a schema
     /// from a newer release that this one cannot use.
     static func migrate(_ bridge: PostgresConnectionBridge) throws -> Int {
+        // The warm path: a current schema needs no transaction and no lock.
+        let exists = try bridge.query("SELECT to_regclass('schema_migrations') IS NOT NULL").rows.first
+            .map { try $0.decode(Bool.self) } ?? false
+        if exists, try bridge.query("SELECT COALESCE(MAX(version), 0)::bigint FROM schema_migrations").rows.first
+            .map({ try $0.decode(Int.self) }) == PostgresMigrations.latestVersion {
+            return PostgresMigrations.latestVersion
+        }
         try bridge.query("BEGIN")
         do {
             try bridge.query("SELECT pg_advisory_xact_lock(\(migrationLockKey))")
@@ -99,6 +106,7 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
 
     public func write<T>(_ body: (RegistryWriter) throws -> T) throws -> T {
         try lock.withLock {
+            try bridge.ensureOpen()
             try bridge.query("BEGIN")
             do {
                 try syncSealingKey(writing: true)
@@ -116,6 +124,7 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
 
     public func read<T>(_ body: (RegistryReader) throws -> T) throws -> T {
         try lock.withLock {
+            try bridge.ensureOpen()
             try bridge.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             do {
                 try syncSealingKey(writing: false)

@@ -19,6 +19,11 @@ enum PostgresRegistryError {
         default:
             break
         }
+        // admin_shutdown, crash_shutdown, cannot_connect_now (starting up), connection exceptions:
+        // the server is restarting or out of reach.
+        if let state, ["57P01", "57P02", "57P03"].contains(state) || state.hasPrefix("08") {
+            return .busy("the registry \(settings.location) could not be reached (\(what): \(message)); try again")
+        }
         if psql.code == .connectionError || psql.code == .serverClosedConnection || psql.code == .clientClosedConnection {
             return .busy("the registry \(settings.location) could not be reached (\(what): \(message)); try again")
         }

@@ -14,6 +14,9 @@ public struct PostgresRegistrySettings: Sendable {
     public var sslMode: SSLMode
     /// How long a statement waits for another host's row lock (`lock_timeout`).
     public var busyTimeout: Double
+    /// For this long after the server started, a holder without its lock still counts as alive:
+    /// after a restart every holder needs a moment to reconnect and take its lock again.
+    public var restartGrace: Double = 10
     var password: String?
 
     public enum SSLMode: String, Sendable, CaseIterable {

@@ -235,12 +235,12 @@ final class PostgresTransaction: RegistryWriter {
             WITH held AS (
                 -- The holder locks granted now (session-level, bigint keys: objsubid 1), read after
                 -- the rows below were committed: a row whose key is missing has a dead holder. While
-                -- the server started less than 10 s ago every holder counts as alive (reconnecting).
+                -- the server started less than $2 seconds ago every holder counts as alive (reconnecting).
                 SELECT (l.classid::bigint << 32) | l.objid::bigint AS key FROM pg_locks l
                 WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
                     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                 UNION ALL
-                SELECT NULL WHERE now() - pg_postmaster_start_time() < interval '10 seconds'
+                SELECT NULL WHERE now() - pg_postmaster_start_time() < $2 * interval '1 second'
             )
             SELECT 0 AS kind, id, state, client_id, NULL::bigint, NULL::text, NULL::text, NULL::text,
                 access_expires_at, refresh_expires_at, created_at, last_used_at, last_refreshed_at, handed_out_until,
@@ -262,7 +262,7 @@ final class PostgresTransaction: RegistryWriter {
                 EXISTS (SELECT 1 FROM held WHERE held.key = holder_lock OR held.key IS NULL)
             FROM waiters WHERE account_id = $1
             ORDER BY 1, 2
-            """, [.int(Int(accountID))]).rows
+            """, [.int(Int(accountID)), .real(bridge.settings.restartGrace)]).rows
         // A holder that reconnected has rows under its old (dead) key and its new one: alive.
         var dead: Set<HolderIdentity> = []
         var alive: Set<HolderIdentity> = []

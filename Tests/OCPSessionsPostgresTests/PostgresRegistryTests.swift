@@ -20,6 +20,36 @@ enum TestCluster {
         return settings
     }
 
+    /// `pg_ctl restart` of the test cluster (`OCP_SESSIONS_TEST_PGDATA`, `OCP_SESSIONS_TEST_PGBIN`),
+    /// as the `postgres` user when running as root (the server refuses root).
+    static var canRestart: Bool {
+        let environment = ProcessInfo.processInfo.environment
+        return available && environment["OCP_SESSIONS_TEST_PGDATA"] != nil && environment["OCP_SESSIONS_TEST_PGBIN"] != nil
+    }
+
+    static func restart() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let data = try #require(environment["OCP_SESSIONS_TEST_PGDATA"])
+        let pgCtl = try #require(environment["OCP_SESSIONS_TEST_PGBIN"]) + "/pg_ctl"
+        let arguments = [pgCtl, "-D", data, "-l", data + "/restart.log", "-m", "fast", "-w", "-t", "60", "restart"]
+        let command = getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + arguments : arguments
+        // posix_spawn and waitpid: Foundation's Process left runuser a zombie here and never
+        // returned from waitUntilExit.
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        let argv = command.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, command[0], &actions, nil, argv, environ)
+        #expect(spawned == 0, "could not start pg_ctl")
+        guard spawned == 0 else { return }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1, errno == EINTR {}
+        #expect(status == 0, "pg_ctl restart failed (wait status \(status))")
+    }
+
     static func drop(_ settings: PostgresRegistrySettings) {
         guard let url, let admin = try? PostgresRegistrySettings(url: url) else { return }
         _ = try? PostgresConnectionBridge(settings: admin)
@@ -27,7 +57,9 @@ enum TestCluster {
     }
 }
 
-@Suite("PostgreSQL registry against a local cluster", .enabled(if: TestCluster.available, "set OCP_SESSIONS_TEST_POSTGRES"))
+// Serialized: the restart test stops the cluster the others use.
+@Suite("PostgreSQL registry against a local cluster", .serialized,
+       .enabled(if: TestCluster.available, "set OCP_SESSIONS_TEST_POSTGRES"))
 struct PostgresRegistryTests {
     let key = Data(repeating: 7, count: 32).base64EncodedString()
     let otherKey = Data(repeating: 9, count: 32).base64EncodedString()
@@ -138,7 +170,10 @@ struct PostgresRegistryTests {
         let settings = try TestCluster.makeDatabase()
         defer { TestCluster.drop(settings) }
         let holderHost = try open(settings)
-        let observer = try open(settings)
+        // No grace after a server start: the restart test may have just restarted it.
+        var strict = settings
+        strict.restartGrace = 0
+        let observer = try open(strict)
         // Another host: no /proc check can see it, only its lock.
         let remote = HolderIdentity(pid: 1, startTime: 1, bootID: "other-boot", host: "other-host", label: "remote")
         let accountID = try holderHost.write { tx -> Int64 in
@@ -163,6 +198,32 @@ struct PostgresRegistryTests {
         }
         _ = try observer.read { try $0.snapshot(accountID: accountID) }
         #expect(observer.liveness.isAlive(remote))
+    }
+
+    @Test("after a server restart the next transaction reconnects; the holder keeps its key, its rows alive",
+          .enabled(if: TestCluster.canRestart, "set OCP_SESSIONS_TEST_PGDATA and OCP_SESSIONS_TEST_PGBIN"))
+    func serverRestart() throws {
+        let settings = try TestCluster.makeDatabase()
+        defer { TestCluster.drop(settings) }
+        let holderHost = try open(settings)
+        let remote = HolderIdentity(pid: 1, startTime: 1, bootID: "other-boot", host: "other-host", label: "remote")
+        let accountID = try holderHost.write { tx -> Int64 in
+            let id = try tx.upsertAccount(account, limit: 5, reserve: 0, now: 1).id
+            try tx.insertLogin(LoginRecord(id: "g-r", holder: remote, startedAt: 1, deadline: 2), accountID: id)
+            return id
+        }
+        let keyBefore = holderHost.holderLock
+        let counterBefore = try #require(holderHost.changeCounter())
+        try TestCluster.restart()
+        // Idle connections are gone; the next transaction opens a new one before BEGIN.
+        let logins = try holderHost.read { try $0.snapshot(accountID: accountID) }?.logins.map(\.id)
+        #expect(logins == ["g-r"])
+        #expect(holderHost.holderLock == keyBefore, "a restart is not a death: the holder keeps its key")
+        #expect(holderHost.changeCounter() != counterBefore, "a reconnect counts as a change")
+        let observer = try open(settings)
+        _ = try observer.read { try $0.snapshot(accountID: accountID) }
+        #expect(observer.liveness.isAlive(remote))
+        try holderHost.write { tx in try tx.deleteLogin(id: "g-r") }
     }
 
     @Test("two hosts reserving logins at once never pass the limit")
