@@ -6,8 +6,13 @@ extension Bench {
         for count in settings.processCounts {
             await measureProcesses(count, user: .ours, maxSessions: 5, label: "")
         }
-        // Diagnostic: the same 8 processes with a limit above their number, so no caller ever waits
-        // for a session: what the registry alone sustains.
+        // Diagnostic: the same 8 processes with a limit above their number and a session each
+        // already there, so no caller waits for a session: what the registry alone sustains.
+        do {
+            try await prewarm(.roomy, sessions: 8)
+        } catch {
+            notice("could not fill the limit-16 pool: \(error)")
+        }
         await measureProcesses(8, user: .roomy, maxSessions: 16, label: ", limit 16 (no wait for a session)")
     }
 

@@ -5,12 +5,16 @@ import OCPSessions
 extension Bench {
     static let warmOptions = LeaseOptions(minValidity: 30, waitTimeout: 20, label: "ocp-bench")
 
-    /// Fills the pool to its limit (five logins), so every later phase runs in steady state.
-    func prewarm() async throws {
+    /// Fills `user`'s pool with `sessions` sessions (that many leases held at once, then released),
+    /// so the phases that follow run in steady state: ocp-sessions logs in only when every session
+    /// is leased, so a pool grows no further than its callers' overlap needs.
+    func prewarm(_ user: BenchUser = .ours, sessions: Int = 5) async throws {
         let (_, pool) = try pool(registry: registryPath)
-        try await countingIAM("setup: fill the pool (5 sessions)") {
+        var account = account(user)
+        account.maxSessions = max(sessions, 5)
+        try await countingIAM("setup: fill the pool (\(sessions) sessions, \(user.rawValue))") {
             var leases: [Lease] = []
-            for _ in 0..<5 { leases.append(try await pool.acquireLease(account: account(.ours), options: Self.warmOptions)) }
+            for _ in 0..<sessions { leases.append(try await pool.acquireLease(account: account, options: Self.warmOptions)) }
             for lease in leases { await lease.release() }
             return leases.count
         }

@@ -20,11 +20,9 @@ struct ChaosTests {
         #expect(try fleet.loginIDs().isEmpty, "login reservations left after prune")
         let atIAM = Set(simulator.liveSessions(username: "alice").map(\.id))
         let registry = try fleet.registrySessionIDs()
-        // Every session at the IAM is known. The registry may hold more only as `logging_out`: a
-        // logout cut short by a kill stays counted until its claim lapses (30 s) and is retried.
-        #expect(atIAM.isSubset(of: registry), "sessions at the IAM unknown to the registry: \(atIAM.subtracting(registry))")
-        #expect(registry.subtracting(atIAM).isSubset(of: try fleet.loggingOutSessionIDs()),
-                "sessions in the registry the IAM does not have: \(registry.subtracting(atIAM))")
+        // Exactly the same sessions: a logout cut short by a kill is retried as soon as its dead
+        // claimer is seen (prune did that), not after its 30 s claim.
+        #expect(atIAM == registry, "IAM only: \(atIAM.subtracting(registry)); registry only: \(registry.subtracting(atIAM))")
         #expect(try fleet.integrityCheck() == "ok")
     }
 
@@ -58,6 +56,8 @@ struct ChaosTests {
 
             let withLeases = kills.filter { !$0.leases.isEmpty }
             let withLogins = kills.filter { !$0.logins.isEmpty }
+            let withLogouts = kills.filter { !$0.logouts.isEmpty }
+            let logoutTimes = withLogouts.compactMap(\.logoutsBackAfter)
             let leaseTimes = withLeases.compactMap(\.leasesBackAfter)
             let loginTimes = withLogins.compactMap(\.loginsSettledAfter)
             let settledByPrune = withLogins.count - duringRun.filter { !$0.logins.isEmpty && $0.loginsSettledAfter != nil }.count
@@ -65,6 +65,7 @@ struct ChaosTests {
             ChaosFigures.print("""
                 chaos kills: seed \(seed), 16 processes, 33 s, \(kills.count) kills (\(phases.joined(separator: ", "))); \
                 leases back \(leaseTimes.count)/\(withLeases.count), max \(ChaosFigures.seconds(leaseTimes.max())); \
+                logouts retried \(logoutTimes.count)/\(withLogouts.count), max \(ChaosFigures.seconds(logoutTimes.max())); \
                 lost logins settled \(loginTimes.count)/\(withLogins.count) (\(settledByPrune) by prune after the run), \
                 max \(ChaosFigures.seconds(loginTimes.max())); IAM: max sessions \(stats.highWaterMark["alice"] ?? 0) (limit \(Self.limit)), \
                 \(stats.logins) logins, \(stats.refreshes) refreshes, \(stats.logouts) logouts, \(stats.denials) denials, \
@@ -93,6 +94,9 @@ struct ChaosTests {
             // its holder dead.
             #expect(leaseTimes.count == withLeases.count, "leases never reclaimed: \(withLeases.filter(\.pendingLeases))")
             #expect((leaseTimes.max() ?? 0) <= 2, "lease recovery times: \(leaseTimes.sorted().suffix(5))")
+            // So did every logout a killed process had claimed: its claim ends when it is seen dead.
+            #expect(logoutTimes.count == withLogouts.count, "logouts never retried: \(withLogouts.filter(\.pendingLogouts))")
+            #expect((logoutTimes.max() ?? 0) <= 2, "logout recovery times: \(logoutTimes.sorted().suffix(5))")
             // A killed login counts until the account API proves it gone (docs/architecture.md): a
             // process at the limit asks every 5 s at most, `prune` whenever it runs.
             #expect(loginTimes.count == withLogins.count, "lost logins never settled")

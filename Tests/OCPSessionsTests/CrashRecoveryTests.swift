@@ -36,15 +36,6 @@ struct CrashRecoveryTests {
         } }
     }
 
-    /// Waits up to `seconds` for `condition`.
-    func eventually(_ seconds: Double = 5, _ condition: () throws -> Bool) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            try await Task.sleep(nanoseconds: 20_000_000)
-        }
-        return try condition()
-    }
 
     @Test("a login whose process was SIGKILLed in flight keeps counting until the account API proves it gone")
     func killedWhileLoggingIn() async throws {
@@ -119,5 +110,31 @@ struct CrashRecoveryTests {
             #expect(atIAM.count == 1)
             #expect(try fleet.registrySessionIDs() == atIAM)
         } }
+    }
+
+    @Test("a logout whose process was SIGKILLed is retried at once: the slot is back within 2 s")
+    func killedWhileLoggingOut() async throws {
+        try await withCLI("ocp-crash", { $0.sessionLimit = 1 }) { simulator, cli in
+            let limit = ["--max-sessions", "1"]
+            #expect(try await cli.run(["token"] + limit).status == 0)
+            // The revoke's logout is processed at the IAM, its answer held, and the revoker dies
+            // with the row still `logging_out` under its claim (30 s before this fix).
+            simulator.hold(.logout)
+            let revoker = try cli.start(["revoke", "--all", "--force"])
+            #expect(try await eventually { simulator.heldCount(.logout) == 1 })
+            kill(revoker.pid, SIGKILL)
+            _ = try await revoker.finish()
+            simulator.releaseHeld()
+            let leftover = try #require(try await cli.run(["list", "--json"]).json as? [[String: Any]])
+            #expect(leftover.first?["state"] as? String == "logging-out")
+            let started = Date()
+            let result = try await cli.run(["token", "--wait", "10"] + limit)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(Date().timeIntervalSince(started) < 2)
+            let stats = simulator.statistics()
+            #expect((stats.highWaterMark["alice"] ?? 0) <= 1)
+            #expect(stats.logins == 2)
+            #expect(try await cli.run(["events"]).stdout.contains("logout claim released: its process died"))
+        }
     }
 }

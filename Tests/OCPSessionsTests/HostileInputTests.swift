@@ -58,15 +58,10 @@ struct HostileInputTests {
         let dir = TestPaths.temporaryDirectory("ocp-hostile-args")
         defer { TestPaths.remove(dir) }
         try await exclusively {
-            var cli = CLI(directory: dir, simulator: nil)
-            // Enough for token and exec to get past every check but the one under test.
-            cli.environment["OCP_HOST"] = "http://127.0.0.1:9"
-            cli.environment["OCP_USERNAME"] = "alice"
-            cli.environment["OCP_PASSWORD"] = "hostile-pass"
-            let configured = cli
+            let cli = CLI.unreachableIAM(directory: dir)
             try await forEachConcurrently(Self.badArguments) { arguments in
                 let option = arguments.first { $0.hasPrefix("--") && $0 != "--" && $0 != "--idle" } ?? "?"
-                expectCleanFailure(try await configured.run(arguments), 64, [option, "see --help"], "\(arguments)")
+                expectCleanFailure(try await cli.run(arguments), 64, [option, "see --help"], "\(arguments)")
             }
             // Through the environment and the profile: the same rules, the same exit code.
             for (name, value) in [("OCP_MAX_SESSIONS", "0"), ("OCP_MAX_SESSIONS", "abc"), ("OCP_MAX_SESSIONS", "1e3"),
@@ -228,7 +223,8 @@ struct HostileInputTests {
         try await exclusively {
             let cli = CLI(directory: dir, simulator: nil)
             let commands = [["list"], ["list", "--json"], ["leases"], ["status"], ["status", "--json"], ["events"],
-                            ["events", "--follow"], ["prune"], ["revoke", "--all", "--all-accounts"], ["revoke", "some-id"]]
+                            ["events", "--follow"], ["prune"], ["revoke", "--all", "--all-accounts"], ["revoke", "some-id"],
+                            ["token", "--lease", "some-lease-id"]]
             try "not a directory".write(toFile: dir + "/file", atomically: true, encoding: .utf8)
             for path in [dir + "/absent/deeper/registry.sqlite", dir + "/registry.sqlite", dir + "/file/registry.sqlite"] {
                 for command in commands {
@@ -260,9 +256,7 @@ struct HostileInputTests {
                 chmod(dir, 0o711)
             }
             cli.environment["OCP_SESSIONS_CONFIG"] = "/nonexistent"
-            cli.environment["OCP_HOST"] = "http://127.0.0.1:9"
-            cli.environment["OCP_USERNAME"] = "alice"
-            cli.environment["OCP_PASSWORD"] = "hostile-pass"
+            cli.useUnreachableIAM()
             let readOnly = dir + "/read-only"
             try FileManager.default.createDirectory(atPath: readOnly, withIntermediateDirectories: false)
             let locked = dir + "/locked.sqlite"
@@ -303,11 +297,7 @@ struct HostileInputTests {
         let dir = TestPaths.temporaryDirectory("ocp-hostile-damaged")
         defer { TestPaths.remove(dir) }
         try await exclusively {
-            var cli = CLI(directory: dir, simulator: nil)
-            cli.environment["OCP_HOST"] = "http://127.0.0.1:9"
-            cli.environment["OCP_USERNAME"] = "alice"
-            cli.environment["OCP_PASSWORD"] = "hostile-pass"
-            let configured = cli
+            let configured = CLI.unreachableIAM(directory: dir)
             try await forEachConcurrently(Damage.allCases) { damage in
                 let cli = configured
                 let path = dir + "/\(damage.rawValue).sqlite"
@@ -380,10 +370,7 @@ struct HostileInputTests {
         let dir = TestPaths.temporaryDirectory("ocp-hostile-loose")
         defer { TestPaths.remove(dir) }
         try await exclusively {
-            var cli = CLI(directory: dir, simulator: nil)
-            cli.environment["OCP_HOST"] = "http://127.0.0.1:9"
-            cli.environment["OCP_USERNAME"] = "alice"
-            cli.environment["OCP_PASSWORD"] = "hostile-pass"
+            let cli = CLI.unreachableIAM(directory: dir)
             let path = dir + "/registry.sqlite"
             _ = try SQLiteRegistry(path: path, environment: [:])
             for (file, modes) in [(path, [0o644, 0o604, 0o602, 0o666, 0o601]), (path + ".key", [0o644, 0o604, 0o602])] {
@@ -451,4 +438,20 @@ func expectNoSessionOrLogin(
         ["sessions", "logins", "leases"].map { (try? db.queryOne("SELECT count(*) FROM \($0)")?.int(0)) ?? -1 }
     }
     #expect(counts == [0, logins, 0], "\(name): sessions, logins, leases left: \(counts)", sourceLocation: sourceLocation)
+}
+
+extension CLI {
+    /// Enough settings for `token` and `exec` to get past every check but the one under test: an
+    /// account on a port where nothing listens (127.0.0.1:9), so no case reaches an IAM.
+    mutating func useUnreachableIAM() {
+        environment["OCP_HOST"] = "http://127.0.0.1:9"
+        environment["OCP_USERNAME"] = "alice"
+        environment["OCP_PASSWORD"] = "hostile-pass"
+    }
+
+    static func unreachableIAM(directory: String) -> CLI {
+        var cli = CLI(directory: directory, simulator: nil)
+        cli.useUnreachableIAM()
+        return cli
+    }
 }

@@ -62,7 +62,7 @@ struct SchedulerFixture {
     func session(
         _ id: String, access: Double = 300, refresh: Double? = 1_800, lastUsed: Double = 60,
         state: SessionRecord.State = .active, handedOut: Double = -1, refreshClaim: String? = nil,
-        claimFor: Double? = nil, logoutClaimFor: Double? = nil
+        claimFor: Double? = nil, logoutClaimFor: Double? = nil, logoutClaimer: Int? = nil
     ) -> SchedulerFixture {
         var copy = self
         copy.sessions.append(SessionRecord(
@@ -70,7 +70,7 @@ struct SchedulerFixture {
             createdAt: now - 3_600, lastUsedAt: now - lastUsed, lastRefreshedAt: now - lastUsed,
             handedOutUntil: now + handedOut, refreshClaim: refreshClaim,
             refreshClaimUntil: claimFor.map { now + $0 } ?? (refreshClaim == nil ? nil : now + 30),
-            logoutClaimUntil: logoutClaimFor.map { now + $0 }))
+            logoutClaimUntil: logoutClaimFor.map { now + $0 }, logoutClaimer: logoutClaimer.map(schedulerHolder)))
         return copy
     }
 

@@ -436,3 +436,27 @@ struct LeaseSchedulerBlockedLoginTests {
         #expect(fixture.action() == .wait(.loginBlocked(until: fixture.now + 30)))
     }
 }
+
+/// A process killed while logging a session out must not hold that slot for the claim's full
+/// duration: its claim ends as soon as it is seen dead, and the logout is retried.
+@Suite("Logout claims of dead processes")
+struct LeaseSchedulerLogoutClaimTests {
+    @Test func aDeadClaimersLogoutIsRetriedAtOnce() {
+        let fixture = SchedulerFixture(limit: 1)
+            .session("leaving", state: .loggingOut, logoutClaimFor: 29, logoutClaimer: 500).dead(500)
+        #expect(fixture.decide() == SchedulerPlan(
+            housekeeping: [.releaseLogoutClaim(sessionID: "leaving")], action: .logout(sessionIDs: ["leaving"])))
+    }
+
+    @Test func aLiveClaimersLogoutIsLeftToIt() {
+        let fixture = SchedulerFixture(limit: 1).session("leaving", state: .loggingOut, logoutClaimFor: 29, logoutClaimer: 500)
+        #expect(fixture.decide() == SchedulerPlan(housekeeping: [], action: .wait(.atLimit)))
+    }
+
+    @Test func aClaimWithoutClaimerKeepsTheTimedRule() {
+        // Written by a release before schema 4.
+        let fixture = SchedulerFixture(limit: 1).session("leaving", state: .loggingOut, logoutClaimFor: 29)
+        #expect(fixture.decide() == SchedulerPlan(housekeeping: [], action: .wait(.atLimit)))
+        #expect(fixture.with { $0.now += 29 }.action() == .logout(sessionIDs: ["leaving"]))
+    }
+}

@@ -191,6 +191,10 @@ struct LeaseSchedulerPropertyTests {
             case .clearRefreshClaim(let id):
                 guard let session = snapshot.sessions.first(where: { $0.id == id }), session.refreshClaim != nil
                 else { problems.append("bad \(change)"); continue }
+            case .releaseLogoutClaim(let id):
+                guard let session = snapshot.sessions.first(where: { $0.id == id }), session.state == .loggingOut,
+                    let claimer = session.logoutClaimer, !alive(claimer), (session.logoutClaimUntil ?? 0) > now
+                else { problems.append("bad \(change)"); continue }
             }
         }
 

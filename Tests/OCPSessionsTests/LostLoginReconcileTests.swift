@@ -6,14 +6,6 @@ import Testing
 /// Settling a login lost with its process, while another login is in flight.
 @Suite("Lost-login reconcile", .serialized)
 struct LostLoginReconcileTests {
-    func eventually(_ seconds: Double = 5, _ condition: () throws -> Bool) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            try await Task.sleep(nanoseconds: 20_000_000)
-        }
-        return try condition()
-    }
 
     func hasLease(_ fleet: WorkerFleet) throws -> Bool {
         (try? fleet.openRegistry().read { tx in

@@ -293,7 +293,7 @@ extension SessionPool {
                 sessionID: session.id, account: account.key, result: .failed, reason: reason, message: wrapped.message,
                 errorKind: wrapped.kind))
         }
-        try tx.markLoggingOut(sessionID: session.id, claimUntil: now + scheduler.policy.logoutClaimDuration)
+        try tx.markLoggingOut(sessionID: session.id, claimUntil: now + scheduler.policy.logoutClaimDuration, claimer: logoutClaimer)
         return .victim(AdminVictim(
             accountID: account.id, configuration: configuration, sessionID: session.id, refreshToken: refreshToken,
             reason: reason))

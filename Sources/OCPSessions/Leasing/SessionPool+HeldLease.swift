@@ -1,21 +1,5 @@
 import Foundation
 
-/// A fresh access token for a lease held by another process.
-public struct HeldLeaseToken: Sendable, Equatable {
-    public var accessToken: String
-    /// Epoch seconds.
-    public var expiresAt: Double
-    public var sessionID: String
-    public var leaseID: String
-
-    public init(accessToken: String, expiresAt: Double, sessionID: String, leaseID: String) {
-        self.accessToken = accessToken
-        self.expiresAt = expiresAt
-        self.sessionID = sessionID
-        self.leaseID = leaseID
-    }
-}
-
 /// Tokens for a lease another process holds (`exec`'s children call `token --lease`).
 ///
 /// Unlike `attach` + `Lease.token`, this never takes the lease over: when the session behind the
@@ -34,7 +18,7 @@ extension SessionPool {
     }
 
     enum HeldStep {
-        case current(HeldLeaseToken)
+        case current(LeaseToken)
         case refresh(accountID: Int64, configuration: AccountConfiguration, sessionID: String, refreshToken: String, version: Int)
         case wait
         case missing
@@ -46,7 +30,7 @@ extension SessionPool {
     /// `waitTimeout`) while the holder replaces a dead session.
     public func heldLeaseToken(
         leaseID: String, minValidity: Double, forceRefresh: Bool = false, waitTimeout: Double, resolve: AccountResolver
-    ) async throws -> HeldLeaseToken {
+    ) async throws -> LeaseToken {
         let started = clock.monotonic()
         let deadline = started + waitTimeout
         // A lease briefly missing is being replaced by its holder; longer, the holder has ended.
@@ -69,7 +53,7 @@ extension SessionPool {
                 case .current:
                     guard let session else { return .wait }
                     try tx.touchSession(id: session.id, at: now, handedOutUntil: session.accessExpiresAt)
-                    return .current(HeldLeaseToken(
+                    return .current(LeaseToken(
                         accessToken: try openAccessToken(tx: tx, sessionID: session.id), expiresAt: session.accessExpiresAt,
                         sessionID: session.id, leaseID: leaseID))
                 case .refresh:
@@ -110,7 +94,7 @@ extension SessionPool {
                         accountID: accountID, account: configuration, sessionID: sessionID, leaseID: leaseID,
                         refreshToken: refreshToken, version: version, minValidity: minValidity, keepLease: true)
                     {
-                        return HeldLeaseToken(accessToken: grant.accessToken, expiresAt: grant.accessExpiresAt,
+                        return LeaseToken(accessToken: grant.accessToken, expiresAt: grant.accessExpiresAt,
                                               sessionID: grant.sessionID, leaseID: leaseID)
                     }
                     // The session was dead; the holder will replace it under the same lease id.

@@ -65,7 +65,7 @@ extension SessionPool {
                 // sessions (detached by reuse detection), so the slot is really freed.
                 try writeRegistry { tx in
                     try tx.deleteLease(id: leaseID)
-                    try tx.markLoggingOut(sessionID: sessionID, claimUntil: now + scheduler.policy.logoutClaimDuration)
+                    try tx.markLoggingOut(sessionID: sessionID, claimUntil: now + scheduler.policy.logoutClaimDuration, claimer: logoutClaimer)
                     try tx.appendEvent(EventRecord(at: now, accountID: accountID, kind: .refreshFailed, sessionID: sessionID,
                                                    leaseID: leaseID, pid: Int(getpid()), detail: error.message))
                 }

@@ -1,32 +1,14 @@
 import Foundation
 
-/// An access token handed out for one use (`ocp-sessions token`): the lease behind it was taken and
-/// given back before the caller sees it.
-public struct OneShotToken: Sendable, Equatable {
-    public var accessToken: String
-    /// Epoch seconds.
-    public var expiresAt: Double
-    public var sessionID: String
-    /// The id the use was logged under (its `lease` and `release` events).
-    public var leaseID: String
-
-    public init(accessToken: String, expiresAt: Double, sessionID: String, leaseID: String) {
-        self.accessToken = accessToken
-        self.expiresAt = expiresAt
-        self.sessionID = sessionID
-        self.leaseID = leaseID
-    }
-}
-
 extension SessionPool {
     /// What `acquireLease` followed at once by `release` hands out, at the least cost: when the
     /// scheduler's decision is to use a session whose stored token is valid long enough, the
     /// decision and its record take one write transaction and no network (`cachedToken`);
     /// anything else (a refresh, a login, a wait, `forceRefresh`) takes a lease and releases it.
-    public func oneShotToken(account: AccountConfiguration, options: LeaseOptions) async throws -> OneShotToken {
+    public func oneShotToken(account: AccountConfiguration, options: LeaseOptions) async throws -> LeaseToken {
         if !options.forceRefresh, let token = try cachedToken(account: account, options: options) { return token }
         let lease = try await acquireLease(account: account, options: options)
-        let token = OneShotToken(
+        let token = LeaseToken(
             accessToken: lease.accessToken, expiresAt: lease.expiresAt, sessionID: lease.sessionID, leaseID: lease.id)
         await lease.release()
         return token
@@ -41,12 +23,12 @@ extension SessionPool {
     /// printed token may be in use), and a `lease` and a `release` event. The row is not needed:
     /// the transaction holds the write lock, so no other process can see the session leased, and
     /// nothing outlives it that a holder would have to give back.
-    public func cachedToken(account: AccountConfiguration, options: LeaseOptions) throws -> OneShotToken? {
+    public func cachedToken(account: AccountConfiguration, options: LeaseOptions) throws -> LeaseToken? {
         let holder = ProcessIdentity.current(label: options.label)
         let leaseID = Self.newID()
         let now = clock.now()
         let request = AcquireRequest(holder: holder, minValidity: options.minValidity, shared: options.shared)
-        return try writeRegistry { tx -> OneShotToken? in
+        return try writeRegistry { tx -> LeaseToken? in
             let accountID = try tx.upsertAccount(
                 account.key, limit: account.maxSessions, reserve: account.reserve, now: now).id
             guard let snapshot = try tx.snapshot(accountID: accountID) else { return nil }
@@ -65,7 +47,7 @@ extension SessionPool {
                 try tx.appendEvent(EventRecord(at: now, accountID: accountID, kind: kind, sessionID: sessionID,
                                                leaseID: leaseID, pid: holder.pid, detail: holder.label))
             }
-            return OneShotToken(
+            return LeaseToken(
                 accessToken: try openAccessToken(tx: tx, sessionID: sessionID), expiresAt: session.accessExpiresAt,
                 sessionID: sessionID, leaseID: leaseID)
         }

@@ -42,7 +42,7 @@ extension SessionPool {
                     guard let session, session.state == .active else { return .replace(logout: []) }
                     let others = try tx.snapshot(accountID: lease.accountID)?.leases.contains { $0.sessionID == session.id } ?? false
                     if others { return .replace(logout: []) }
-                    try tx.markLoggingOut(sessionID: session.id, claimUntil: now + scheduler.policy.logoutClaimDuration)
+                    try tx.markLoggingOut(sessionID: session.id, claimUntil: now + scheduler.policy.logoutClaimDuration, claimer: logoutClaimer)
                     return .replace(logout: [(session.id, try openRefreshToken(tx: tx, sessionID: session.id))])
                 }
             }
@@ -101,7 +101,7 @@ extension SessionPool {
                 try tx.touchSession(id: session, at: now, handedOutUntil: 0)
                 return nil
             }
-            try tx.markLoggingOut(sessionID: row.id, claimUntil: now + scheduler.policy.logoutClaimDuration)
+            try tx.markLoggingOut(sessionID: row.id, claimUntil: now + scheduler.policy.logoutClaimDuration, claimer: logoutClaimer)
             return (row.id, try openRefreshToken(tx: tx, sessionID: row.id))
         } ?? nil
         if let victim {

@@ -220,7 +220,7 @@ public final class SessionPool: Sendable {
         case .logout(let sessionIDs):
             var victims: [(String, String)] = []
             for id in sessionIDs {
-                try tx.markLoggingOut(sessionID: id, claimUntil: now + scheduler.policy.logoutClaimDuration)
+                try tx.markLoggingOut(sessionID: id, claimUntil: now + scheduler.policy.logoutClaimDuration, claimer: logoutClaimer)
                 victims.append((id, try openRefreshToken(tx: tx, sessionID: id)))
             }
             return .logout(victims)
@@ -319,4 +319,7 @@ public final class SessionPool: Sendable {
     }
 
     static func newID() -> String { UUID().uuidString.lowercased() }
+
+    /// This process, as the claimer of the logouts it sends.
+    var logoutClaimer: HolderIdentity { ProcessIdentity.current(label: "logout") }
 }

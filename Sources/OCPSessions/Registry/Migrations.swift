@@ -17,6 +17,7 @@ public enum Migrations {
         Migration(version: 2, name: "0002_foreign_sessions.sql", sql: PackageResources._002_foreign_sessions_sql, compatibleFrom: 1),
         // Schema 1 code keeps working: the triggers stop it from writing a row with a stale key.
         Migration(version: 3, name: "0003_sealing_key.sql", sql: PackageResources._003_sealing_key_sql, compatibleFrom: 1),
+        Migration(version: 4, name: "0004_logout_claimer.sql", sql: PackageResources._004_logout_claimer_sql, compatibleFrom: 1),
     ]
 
     public static var latestVersion: Int { all.last?.version ?? 0 }

@@ -36,4 +36,14 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
         }
         return .database("registry \(path): \(error.message)")
     }
+
+    /// Maps any failure of work on the registry at `path`: registry errors pass through, SQLite's
+    /// as `from(_:path:)`, anything else as `.database`.
+    static func from(any error: any Error, path: String) -> RegistryError {
+        switch error {
+        case let error as RegistryError: return error
+        case let error as SQLiteError: return from(error, path: path)
+        default: return .database("registry \(path): \(error)")
+        }
+    }
 }

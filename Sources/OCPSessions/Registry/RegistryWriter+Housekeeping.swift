@@ -18,6 +18,10 @@ extension RegistryWriter {
                                         detail: "login \(id) of unknown outcome passed the idle timeout"))
         case .clearRefreshClaim(let sessionID):
             try setRefreshClaim(sessionID: sessionID, leaseID: nil, until: nil)
+        case .releaseLogoutClaim(let sessionID):
+            try releaseLogoutClaim(sessionID: sessionID, at: now)
+            try appendEvent(EventRecord(at: now, accountID: accountID, kind: .eviction, sessionID: sessionID,
+                                        detail: "logout claim released: its process died; the logout is retried"))
         }
     }
 }

@@ -83,12 +83,8 @@ extension SQLiteRegistry {
                 result.keySource = keySource
                 return result
             }
-        } catch let error as RegistryError {
-            throw error
-        } catch let error as SQLiteError {
-            throw RegistryError.from(error, path: path)
         } catch {
-            throw .database("registry \(path): \(error)")
+            throw RegistryError.from(any: error, path: path)
         }
     }
 

@@ -39,26 +39,29 @@ public final class SQLiteRegistry: RegistryStore, @unchecked Sendable {
         self.environment = environment
         try FileSecurity.prepareRegistryFile(path)
         try RegistryFileHeader.check(path)
-        let database: Database
-        do {
-            database = try Database(path: path, create: false, busyTimeout: busyTimeout)
-        } catch {
-            throw RegistryError.from(error, path: path)
-        }
-        do {
-            schemaVersion = try Self.openSchema(database, path: path)
-        } catch let error as RegistryError {
-            throw error
-        } catch let error as SQLiteError {
-            throw RegistryError.from(error, path: path)
-        } catch {
-            throw .database("registry \(path): \(error)")
-        }
+        (database, schemaVersion) = try Self.openDatabase(path: path, busyTimeout: busyTimeout)
         for suffix in ["-wal", "-shm"] {
             try FileSecurity.checkPrivate(path: path + suffix, what: "registry file")
         }
         (keyring, keySource) = try SealingKeyLoader.load(registryPath: path, environment: environment)
-        self.database = database
+    }
+
+    /// Opens the file and brings its schema up to date. When many processes open a new registry at
+    /// once, a step of the first open (the switch to WAL, the migration) can answer "busy" without
+    /// SQLite's busy handler having waited (seen in CI: 1 of 16 workers exiting 75 at start-up);
+    /// the whole open is then tried again, with short jittered pauses, within `busyTimeout`.
+    static func openDatabase(path: String, busyTimeout: Double) throws(RegistryError) -> (Database, Int) {
+        let deadline = BusyWait.monotonic() + busyTimeout
+        while true {
+            do {
+                let database = try Database(path: path, create: false, busyTimeout: busyTimeout)
+                return (database, try openSchema(database, path: path))
+            } catch {
+                let failure = RegistryError.from(any: error, path: path)
+                guard case .busy = failure, BusyWait.monotonic() < deadline else { throw failure }
+                usleep(UInt32.random(in: 2_000...20_000))
+            }
+        }
     }
 
     /// Confirms WAL, then brings the schema up to date, or refuses one from a newer release.
@@ -145,7 +148,7 @@ public final class SQLiteRegistry: RegistryStore, @unchecked Sendable {
     /// whose key no source here holds fails, so no row is ever sealed with a key the others lack.
     /// A read transaction only switches when it can: its opens then report the unknown key.
     func syncSealingKey(_ db: Database, writing: Bool) throws {
-        guard schemaVersion >= 2 else { return }
+        guard schemaVersion >= 3 else { return }  // the key id is recorded from schema 3 on
         let known = sealer
         guard let recorded = try db.queryOne("SELECT value FROM registry_meta WHERE key = 'sealing_key_id'")?.string(0) else {
             if writing {

@@ -128,7 +128,8 @@ struct SQLiteTransaction: RegistryWriter {
         let id: [SQLValue] = [.integer(accountID)]
         let sessions = try db.query("""
             SELECT id, state, client_id, access_expires_at, refresh_expires_at, created_at, last_used_at,
-                last_refreshed_at, handed_out_until, version, refresh_claim, refresh_claim_until, logout_claim_until
+                last_refreshed_at, handed_out_until, version, refresh_claim, refresh_claim_until, logout_claim_until,
+                logout_claim_pid, logout_claim_start, logout_claim_boot, logout_claim_host, logout_claim_label
             FROM sessions WHERE account_id = ?
             """, id).map { row in
             SessionRecord(
@@ -136,7 +137,8 @@ struct SQLiteTransaction: RegistryWriter {
                 clientID: row.string(2) ?? "", accessExpiresAt: row.double(3) ?? 0, refreshExpiresAt: row.double(4),
                 createdAt: row.double(5) ?? 0, lastUsedAt: row.double(6) ?? 0, lastRefreshedAt: row.double(7) ?? 0,
                 handedOutUntil: row.double(8) ?? 0, version: row.int(9) ?? 0, refreshClaim: row.string(10),
-                refreshClaimUntil: row.double(11), logoutClaimUntil: row.double(12))
+                refreshClaimUntil: row.double(11), logoutClaimUntil: row.double(12),
+                logoutClaimer: row.int(13) == nil ? nil : Self.holder(row, from: 13))
         }
         let leases = try db.query("""
             SELECT id, session_id, shared, holder_pid, holder_start, holder_boot, holder_host, label, acquired_at, expires_at
@@ -186,6 +188,11 @@ struct SQLiteTransaction: RegistryWriter {
 
     func accountID(ofSession sessionID: String) throws -> Int64? {
         try db.queryOne("SELECT account_id FROM sessions WHERE id = ?", [.text(sessionID)])?.int(0).map(Int64.init)
+    }
+
+    /// Ends a dead claimer's logout claim now, so the logout is retried at once.
+    func releaseLogoutClaim(sessionID: String, at now: Double) throws {
+        try db.run("UPDATE sessions SET logout_claim_until = ? WHERE id = ?", [.real(now), .text(sessionID)])
     }
 
     // MARK: Leases
@@ -261,9 +268,12 @@ struct SQLiteTransaction: RegistryWriter {
                    [.optional(leaseID), .optional(until), .text(sessionID)])
     }
 
-    func markLoggingOut(sessionID: String, claimUntil: Double) throws {
-        try db.run("UPDATE sessions SET state = 'logging_out', logout_claim_until = ? WHERE id = ?",
-                   [.real(claimUntil), .text(sessionID)])
+    func markLoggingOut(sessionID: String, claimUntil: Double, claimer: HolderIdentity) throws {
+        try db.run("""
+            UPDATE sessions SET state = 'logging_out', logout_claim_until = ?, logout_claim_pid = ?,
+                logout_claim_start = ?, logout_claim_boot = ?, logout_claim_host = ?, logout_claim_label = ?
+            WHERE id = ?
+            """, [.real(claimUntil)] + Self.holderValues(claimer) + [.text(sessionID)])
     }
 
     func deleteSession(id: String) throws {

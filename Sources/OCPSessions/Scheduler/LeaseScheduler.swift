@@ -232,6 +232,12 @@ public struct LeaseScheduler: Sendable {
         }
         state.sessions = snapshot.sessions.map { session in
             var session = session
+            if session.state == .loggingOut, let claimer = session.logoutClaimer,
+               let until = session.logoutClaimUntil, until > now, !liveness.isAlive(claimer)
+            {
+                changes.append(.releaseLogoutClaim(sessionID: session.id))
+                session.logoutClaimUntil = now
+            }
             if let claim = session.refreshClaim {
                 let claimant = state.leases.first { $0.id == claim }
                 let lapsed = (session.refreshClaimUntil ?? 0) <= now

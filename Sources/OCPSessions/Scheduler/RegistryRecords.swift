@@ -81,12 +81,14 @@ public struct SessionRecord: Sendable, Equatable {
     public var refreshClaim: String?
     public var refreshClaimUntil: Double?
     public var logoutClaimUntil: Double?
+    /// The process logging the session out; nil for claims written by releases before schema 4.
+    public var logoutClaimer: HolderIdentity?
 
     public init(
         id: String, state: State = .active, clientID: String = "ocp", accessExpiresAt: Double,
         refreshExpiresAt: Double?, createdAt: Double, lastUsedAt: Double, lastRefreshedAt: Double,
         handedOutUntil: Double = 0, version: Int = 1, refreshClaim: String? = nil,
-        refreshClaimUntil: Double? = nil, logoutClaimUntil: Double? = nil
+        refreshClaimUntil: Double? = nil, logoutClaimUntil: Double? = nil, logoutClaimer: HolderIdentity? = nil
     ) {
         self.id = id
         self.state = state
@@ -101,6 +103,7 @@ public struct SessionRecord: Sendable, Equatable {
         self.refreshClaim = refreshClaim
         self.refreshClaimUntil = refreshClaimUntil
         self.logoutClaimUntil = logoutClaimUntil
+        self.logoutClaimer = logoutClaimer
     }
 }
 

@@ -10,6 +10,8 @@ public enum Housekeeping: Sendable, Equatable {
     case deleteLogin(id: String)
     /// The refresher died or overran its claim.
     case clearRefreshClaim(sessionID: String)
+    /// The process logging this session out died: its claim ends now, so the logout is retried.
+    case releaseLogoutClaim(sessionID: String)
 }
 
 /// Why a caller has to wait.

@@ -56,14 +56,14 @@ struct TokenCommand: AsyncParsableCommand {
     static func execute(
         account: some AccountSelection, lease: some LeaseSelection, forceRefresh: Bool, json: Bool, heldLease: String?
     ) async throws {
-        try await CommandRunner.run { try await CommandContext.with(account) { context in
+        // A held lease lives in an existing registry: never create one for it.
+        try await CommandRunner.run { try await CommandContext.with(account, existingRegistry: heldLease != nil) { context in
             if let heldLease {
                 // A lease held by another process (exec): never taken over, no password needed.
                 let held = try await context.pool.heldLeaseToken(
                     leaseID: heldLease, minValidity: lease.minValidity, forceRefresh: forceRefresh, waitTimeout: lease.wait,
                     resolve: try context.settings.resolver())
-                write(OneShotToken(accessToken: held.accessToken, expiresAt: held.expiresAt, sessionID: held.sessionID,
-                                   leaseID: held.leaseID), json: json)
+                write(held, json: json)
             } else {
                 write(try await context.pool.oneShotToken(
                     account: try context.settings.accountConfiguration(), options: lease.options(forceRefresh: forceRefresh)),
@@ -73,7 +73,7 @@ struct TokenCommand: AsyncParsableCommand {
     }
 
     /// The token alone on a line, or the documented JSON object.
-    static func write(_ token: OneShotToken, json: Bool) {
+    static func write(_ token: LeaseToken, json: Bool) {
         let output: String
         if json {
             output = JSONOutput.object([

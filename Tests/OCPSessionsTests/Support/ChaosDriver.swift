@@ -14,6 +14,10 @@ struct KillRecord {
     var leasesBackAfter: Double?
     /// Seconds from the kill until none of its login reservations was left (settled).
     var loginsSettledAfter: Double?
+    /// Sessions whose logout it had claimed when it died.
+    var logouts: Set<String> = []
+    /// Seconds from the kill until none of those sessions was still claimed by it.
+    var logoutsBackAfter: Double?
 }
 
 /// Runs `count` worker processes for `duration` seconds and, until `killUntil`, SIGKILLs one after
@@ -147,20 +151,28 @@ final class ChaosDriver {
             merged.leases += holders.leases.filter { $0.pid == pid }
             merged.logins += holders.logins.filter { $0.pid == pid }
             merged.waiters += holders.waiters.filter { $0.pid == pid }
+            merged.loggingOut += holders.loggingOut.filter { $0.pid == pid }
             merged.refreshing.formUnion(holders.refreshing)
         }
         kills.append(KillRecord(
             pid: victim.processIdentifier, at: at, phase: merged.phase(of: pid),
-            leases: Set(merged.leases.map(\.id)), logins: Set(merged.logins.map(\.id))))
+            leases: Set(merged.leases.map(\.id)), logins: Set(merged.logins.map(\.id)),
+            logouts: Set(merged.loggingOut.map(\.id))))
         workers[index] = try startWorker()
     }
 
     /// Marks the kills whose leases or logins are gone from the registry now.
     private func track() {
-        guard kills.contains(where: { $0.pendingLeases || $0.pendingLogins }), let holders = readHolders() else { return }
+        guard kills.contains(where: { $0.pendingLeases || $0.pendingLogins || $0.pendingLogouts }),
+              let holders = readHolders()
+        else { return }
         let now = elapsed
         let leases = Set(holders.leases.map(\.id)), logins = Set(holders.logins.map(\.id))
         for index in kills.indices {
+            let stillClaimed = holders.loggingOut.filter { $0.pid == Int(kills[index].pid) }.map(\.id)
+            if kills[index].pendingLogouts && kills[index].logouts.isDisjoint(with: stillClaimed) {
+                kills[index].logoutsBackAfter = now - kills[index].at
+            }
             if kills[index].pendingLeases && kills[index].leases.isDisjoint(with: leases) {
                 kills[index].leasesBackAfter = now - kills[index].at
             }
@@ -190,6 +202,7 @@ final class ChaosDriver {
 extension KillRecord {
     var pendingLeases: Bool { !leases.isEmpty && leasesBackAfter == nil }
     var pendingLogins: Bool { !logins.isEmpty && loginsSettledAfter == nil }
+    var pendingLogouts: Bool { !logouts.isEmpty && logoutsBackAfter == nil }
 }
 
 struct ChaosError: Error, CustomStringConvertible {

@@ -16,8 +16,8 @@ struct RegistryHolders {
     var refreshing: Set<String> = []
     var logins: [Owned] = []
     var waiters: [Owned] = []
-    /// Sessions being logged out (the row does not name the process doing it).
-    var loggingOut = 0
+    /// Sessions being logged out, by the process whose logout claim holds.
+    var loggingOut: [Owned] = []
     var sessions = 0
 
     /// One consistent read of the whole file.
@@ -32,7 +32,10 @@ struct RegistryHolders {
             holders.waiters = try owned("SELECT CAST(ticket AS TEXT), holder_pid, holder_start FROM waiters")
             holders.refreshing = Set(try db.query("SELECT refresh_claim FROM sessions WHERE refresh_claim IS NOT NULL")
                 .compactMap { $0.string(0) })
-            holders.loggingOut = try db.queryOne("SELECT count(*) FROM sessions WHERE state = 'logging_out'")?.int(0) ?? 0
+            holders.loggingOut = try owned("""
+                SELECT id, logout_claim_pid, logout_claim_start FROM sessions
+                WHERE state = 'logging_out' AND logout_claim_pid IS NOT NULL
+                """)
             holders.sessions = try db.queryOne("SELECT count(*) FROM sessions")?.int(0) ?? 0
             return holders
         }
@@ -45,6 +48,7 @@ struct RegistryHolders {
         if held.contains(where: { refreshing.contains($0.id) }) { return .refreshing }
         if !held.isEmpty { return .holding }
         if waiters.contains(where: { $0.pid == pid }) { return .waiting }
+        if loggingOut.contains(where: { $0.pid == pid }) { return .loggingOut }
         return .elsewhere
     }
 }
@@ -59,7 +63,8 @@ enum KillPhase: String, CaseIterable, Sendable {
     case holding = "holding a lease"
     /// A waiter ticket: queued at the limit.
     case waiting
-    /// No row: starting up, between cycles, or logging a session out (a logout claim names no
-    /// process).
+    /// A logout claim: the logout request was in flight.
+    case loggingOut = "logging out"
+    /// No row: starting up or between cycles.
     case elsewhere
 }

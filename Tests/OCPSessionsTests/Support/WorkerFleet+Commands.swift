@@ -29,12 +29,6 @@ extension WorkerFleet {
         return try database.query("PRAGMA integrity_check").compactMap { $0.string(0) }.joined(separator: "; ")
     }
 
-    /// Sessions whose logout is claimed or to be retried.
-    func loggingOutSessionIDs() throws -> Set<String> {
-        let database = try Database(path: registryPath, create: false)
-        return Set(try database.query("SELECT id FROM sessions WHERE state = 'logging_out'").compactMap { $0.string(0) })
-    }
-
     /// Login reservations still in the registry.
     func loginIDs() throws -> Set<String> {
         let database = try Database(path: registryPath, create: false)
