@@ -16,6 +16,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        // The PostgreSQL registry (issue 7); swift-log is postgres-nio's logger type.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
     ],
     targets: [
         // The system libsqlite3 (Debian: libsqlite3-dev), wrapped by `OCPSessions/SQLite`.
@@ -75,24 +78,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
-        .testTarget(
-            name: "OCPSessionsTests",
-            // ocp-sessions for `token`'s fast parser against ArgumentParser (TokenFastParserTests).
-            dependencies: ["OCPSessions", "KeycloakSimulator", "ocp-sessions"],
-            resources: [.copy("Fixtures")]
-        ),
-    ],
-    swiftLanguageModes: [.v6]
-)
-
-// Issue 7 (docs/postgres-design.md): the PostgreSQL backend is built only with
-// OCP_SESSIONS_POSTGRES=1 until it works end to end, so the default build and CI stay as they are.
-if Context.environment["OCP_SESSIONS_POSTGRES"] == "1" {
-    package.dependencies.append(contentsOf: [
-        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
-        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
-    ])
-    package.targets.append(contentsOf: [
+        // The registry on PostgreSQL for teams on several hosts (docs/postgres-design.md).
         .target(
             name: "OCPSessionsPostgres",
             dependencies: [
@@ -109,5 +95,12 @@ if Context.environment["OCP_SESSIONS_POSTGRES"] == "1" {
             name: "OCPSessionsPostgresTests",
             dependencies: ["OCPSessionsPostgres", "OCPSessions"]
         ),
-    ])
-}
+        .testTarget(
+            name: "OCPSessionsTests",
+            // ocp-sessions for `token`'s fast parser against ArgumentParser (TokenFastParserTests).
+            dependencies: ["OCPSessions", "KeycloakSimulator", "ocp-sessions"],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

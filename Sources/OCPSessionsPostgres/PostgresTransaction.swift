@@ -242,24 +242,26 @@ final class PostgresTransaction: RegistryWriter {
                 UNION ALL
                 SELECT NULL WHERE now() - pg_postmaster_start_time() < $2 * interval '1 second'
             )
-            SELECT 0 AS kind, id, state, client_id, NULL::bigint, NULL::text, NULL::text, NULL::text,
-                access_expires_at, refresh_expires_at, created_at, last_used_at, last_refreshed_at, handed_out_until,
-                version::bigint, refresh_claim, refresh_claim_until, logout_claim_until, NULL::boolean, NULL::boolean
+            SELECT 0 AS kind, id, state, client_id, logout_claim_pid::bigint, logout_claim_boot, logout_claim_host,
+                logout_claim_label, access_expires_at, refresh_expires_at, created_at, last_used_at, last_refreshed_at,
+                handed_out_until, version::bigint, refresh_claim, refresh_claim_until, logout_claim_until, NULL::boolean,
+                logout_claim_pid IS NOT NULL AND EXISTS (SELECT 1 FROM held WHERE held.key = logout_claim_lock OR held.key IS NULL),
+                logout_claim_start
             FROM sessions WHERE account_id = $1
             UNION ALL
             SELECT 1, id, session_id, label, holder_pid::bigint, holder_boot, holder_host, NULL,
                 acquired_at, expires_at, NULL, NULL, NULL, NULL, holder_start, NULL, NULL, NULL, shared,
-                EXISTS (SELECT 1 FROM held WHERE held.key = holder_lock OR held.key IS NULL)
+                EXISTS (SELECT 1 FROM held WHERE held.key = holder_lock OR held.key IS NULL), NULL::bigint
             FROM leases WHERE account_id = $1
             UNION ALL
             SELECT 2, id, state, label, holder_pid::bigint, holder_boot, holder_host, NULL,
                 started_at, deadline, NULL, NULL, NULL, NULL, holder_start, NULL, NULL, NULL, NULL,
-                EXISTS (SELECT 1 FROM held WHERE held.key = holder_lock OR held.key IS NULL)
+                EXISTS (SELECT 1 FROM held WHERE held.key = holder_lock OR held.key IS NULL), NULL::bigint
             FROM logins WHERE account_id = $1
             UNION ALL
             SELECT 3, ticket::text, NULL, label, holder_pid::bigint, holder_boot, holder_host, NULL,
                 enqueued_at, heartbeat_at, NULL, NULL, NULL, NULL, holder_start, NULL, NULL, NULL, NULL,
-                EXISTS (SELECT 1 FROM held WHERE held.key = holder_lock OR held.key IS NULL)
+                EXISTS (SELECT 1 FROM held WHERE held.key = holder_lock OR held.key IS NULL), NULL::bigint
             FROM waiters WHERE account_id = $1
             ORDER BY 1, 2
             """, [.int(Int(accountID)), .real(bridge.settings.restartGrace)]).rows
@@ -272,8 +274,14 @@ final class PostgresTransaction: RegistryWriter {
             let holder = HolderIdentity(
                 pid: cells.int(4) ?? 0, startTime: cells.int(14) ?? 0, bootID: cells.string(5) ?? "",
                 host: cells.string(6) ?? "", label: cells.string(3) ?? "")
-            if cells.int(0) != 0 {
-                if cells.bool(19) { alive.insert(holder) } else { dead.insert(holder) }
+            // Sessions carry their logout claimer (if any) in the holder columns, start time in 20.
+            let isSession = cells.int(0) == 0
+            let claimer = isSession && cells.int(4) != nil
+                ? HolderIdentity(pid: cells.int(4) ?? 0, startTime: cells.int(20) ?? 0, bootID: cells.string(5) ?? "",
+                                 host: cells.string(6) ?? "", label: cells.string(7) ?? "")
+                : nil
+            if let tracked = isSession ? claimer : holder {
+                if cells.bool(19) { alive.insert(tracked) } else { dead.insert(tracked) }
             }
             switch cells.int(0) {
             case 0:
@@ -283,7 +291,7 @@ final class PostgresTransaction: RegistryWriter {
                     refreshExpiresAt: cells.double(9), createdAt: cells.double(10) ?? 0, lastUsedAt: cells.double(11) ?? 0,
                     lastRefreshedAt: cells.double(12) ?? 0, handedOutUntil: cells.double(13) ?? 0,
                     version: cells.int(14) ?? 0, refreshClaim: cells.string(15), refreshClaimUntil: cells.double(16),
-                    logoutClaimUntil: cells.double(17)))
+                    logoutClaimUntil: cells.double(17), logoutClaimer: claimer))
             case 1:
                 snapshot.leases.append(LeaseRecord(
                     id: cells.string(1) ?? "", sessionID: cells.string(2) ?? "", shared: cells.bool(18), holder: holder,
@@ -409,10 +417,19 @@ final class PostgresTransaction: RegistryWriter {
                    [.optionalText(leaseID), .optionalReal(until), .text(sessionID)])
     }
 
-    func markLoggingOut(sessionID: String, claimUntil: Double) throws {
+    func markLoggingOut(sessionID: String, claimUntil: Double, claimer: HolderIdentity) throws {
         try lockAccount(of: "sessions", where: "id", is: .text(sessionID))
-        try change("UPDATE sessions SET state = 'logging_out', logout_claim_until = $1 WHERE id = $2",
-                   [.real(claimUntil), .text(sessionID)])
+        try change("""
+            UPDATE sessions SET state = 'logging_out', logout_claim_until = $1, logout_claim_pid = $2,
+                logout_claim_start = $3, logout_claim_boot = $4, logout_claim_host = $5, logout_claim_label = $6,
+                logout_claim_lock = $7
+            WHERE id = $8
+            """, [.real(claimUntil)] + holderValues(claimer) + [.text(sessionID)])
+    }
+
+    func releaseLogoutClaim(sessionID: String, at now: Double) throws {
+        try lockAccount(of: "sessions", where: "id", is: .text(sessionID))
+        try change("UPDATE sessions SET logout_claim_until = $1 WHERE id = $2", [.real(now), .text(sessionID)])
     }
 
     func deleteSession(id: String) throws {

@@ -24,12 +24,14 @@ public enum Migrations {
 }
 
 /// The PostgreSQL registry's schema: the `pg_`-prefixed files in `Migrations/`, numbered on their
-/// own (PostgreSQL schema 1 holds SQLite schemas 1-3). Embedded resources are named by file name,
+/// own (PostgreSQL schema 1 holds SQLite schemas 1-3, schema 2 SQLite's 4). Embedded resources are named by file name,
 /// hence the prefix. Design: docs/postgres-design.md.
 public enum PostgresMigrations {
     /// Every migration, in order. A test checks this list against the `pg_` files in `Migrations/`.
     public static let all: [Migration] = [
         Migration(version: 1, name: "pg_0001_initial.sql", sql: PackageResources.pg_0001_initial_sql, compatibleFrom: 1),
+        // SQLite schema 4: the logout claimer.
+        Migration(version: 2, name: "pg_0002_logout_claimer.sql", sql: PackageResources.pg_0002_logout_claimer_sql, compatibleFrom: 1),
     ]
 
     public static var latestVersion: Int { all.last?.version ?? 0 }
