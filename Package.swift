@@ -58,6 +58,7 @@ let package = Package(
             name: "ocp-sessions",
             dependencies: [
                 "OCPSessions",
+                "OCPSessionsPostgres",
                 "KeycloakSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -98,7 +99,7 @@ let package = Package(
         .testTarget(
             name: "OCPSessionsTests",
             // ocp-sessions for `token`'s fast parser against ArgumentParser (TokenFastParserTests).
-            dependencies: ["OCPSessions", "KeycloakSimulator", "ocp-sessions"],
+            dependencies: ["OCPSessions", "OCPSessionsPostgres", "KeycloakSimulator", "ocp-sessions"],
             resources: [.copy("Fixtures")]
         ),
     ],

@@ -11,8 +11,8 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
     public private(set) var schemaVersion: Int
     let bridge: PostgresConnectionBridge
     let lock = NSLock()
-    private let keyLock = NSLock()
-    private var keyring: SealingKeyring
+    let keyLock = NSLock()
+    var keyring: SealingKeyring
     let environment: [String: String]
     /// Pass to `SessionPool(registry:connector:liveness:)`: holders are alive while their
     /// connection holds its lock, on any host.
@@ -26,15 +26,16 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
     public var sealer: SealingKeyring { keyLock.withLock { keyring } }
 
     /// Connects and brings the schema up to date. The sealing key must be given
-    /// (`OCP_SESSIONS_KEY`): a key generated here would differ from the other hosts'.
+    /// (`OCP_SESSIONS_KEY` or the file `OCP_SESSIONS_KEY_FILE` names): a key generated here would
+    /// differ from the other hosts'.
     public init(settings: PostgresRegistrySettings,
                 environment: [String: String] = ProcessInfo.processInfo.environment) throws(RegistryError) {
-        guard let encoded = environment["OCP_SESSIONS_KEY"], !encoded.isEmpty else {
-            throw .badKey("a PostgreSQL registry needs the team's key: set OCP_SESSIONS_KEY (every host the same)")
+        guard let given = try SealingKeyLoader.loadGiven(environment: environment) else {
+            throw .badKey("a PostgreSQL registry needs the team's key: OCP_SESSIONS_KEY or --key-file (every host the same)")
         }
         self.settings = settings
         self.environment = environment
-        (keyring, keySource) = try SealingKeyLoader.load(registryPath: "", environment: ["OCP_SESSIONS_KEY": encoded])
+        (keyring, keySource) = given
         bridge = PostgresConnectionBridge(settings: settings)
         do {
             schemaVersion = try Self.migrate(bridge)
