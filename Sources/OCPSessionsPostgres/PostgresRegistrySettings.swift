@@ -72,6 +72,22 @@ public struct PostgresRegistrySettings: Sendable {
         return "postgres://\(user)@\(shownHost):\(port)/\(database)\(query)"
     }
 
+    /// `application_name` of every registry connection: `ocp-sessions:<pid>:<host id>`, so an
+    /// operator (or a test) finds a process's backend in `pg_stat_activity`. The server keeps
+    /// its first 63 bytes and shows non-ASCII as `?`.
+    public static var applicationName: String {
+        "ocp-sessions:\(getpid()):\(ProcessIdentity.hostName)"
+    }
+
+    /// Settings sent in the startup message (no round trip): the name above, `lock_timeout` (the
+    /// busy timeout), and the server's keepalives so it drops a vanished client's locks in seconds.
+    var startupParameters: [(String, String)] {
+        [("application_name", Self.applicationName),
+         ("lock_timeout", "\(Int(busyTimeout * 1000))"),
+         ("tcp_keepalives_idle", "1"), ("tcp_keepalives_interval", "1"), ("tcp_keepalives_count", "1"),
+         ("tcp_user_timeout", "2000")]
+    }
+
     var configuration: PostgresConnection.Configuration {
         get throws {
             let tls: PostgresConnection.Configuration.TLS
@@ -86,8 +102,10 @@ public struct PostgresRegistrySettings: Sendable {
             case .verifyFull:
                 tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
             }
-            return PostgresConnection.Configuration(
+            var configuration = PostgresConnection.Configuration(
                 host: host, port: port, username: user, password: password, database: database, tls: tls)
+            configuration.options.additionalStartupParameters = startupParameters
+            return configuration
         }
     }
 }
