@@ -245,14 +245,40 @@ struct PostgresURLTests {
         #expect(!settings.location.contains("s3cret"))
     }
 
-    @Test("malformed URLs get one clear error each")
+    @Test("malformed URLs get one clear error each, never showing a password")
     func malformed() {
         for url in ["postgres:///ocp", "postgres://ocp@db", "postgres://ocp@db:70000/ocp", "postgres://ocp@db/ocp?sslmode=maybe",
-                    "postgres://ocp@db/ocp?foo=1", "mysql://ocp@db/ocp"] {
-            #expect(throws: RegistryError.self, "\(url)") { try PostgresRegistrySettings(url: url, environment: [:]) }
+                    "postgres://ocp@db/ocp?foo=1", "mysql://ocp@db/ocp", "postgres://ocp@db/ocp?connect_timeout=0",
+                    "postgres://ocp@db/ocp?connect_timeout=ten", "postgres://ocp@db/ocp?sslrootcert=",
+                    "postgres://ocp@db/ocp?sslmode=require&sslmode=disable", "postgres://ocp:hunter2@db/ocp"] {
+            let error = #expect(throws: RegistryError.self, "\(url)") {
+                try PostgresRegistrySettings(url: url, environment: ["PGPASSWORD": "hunter2"])
+            }
+            let message = error?.description ?? ""
+            #expect(!message.isEmpty && !message.contains("\n") && !message.contains("hunter2"), "\(message)")
         }
+        let unknown = #expect(throws: RegistryError.self) {
+            try PostgresRegistrySettings(url: "postgres://ocp@db/ocp?application_name=x", environment: [:])
+        }
+        #expect(unknown?.description == "unknown parameter 'application_name' in the PostgreSQL URL (known: sslmode, sslrootcert, connect_timeout)")
         #expect(PostgresRegistrySettings.isPostgresURL("postgresql://a@b/c"))
         #expect(!PostgresRegistrySettings.isPostgresURL("/var/lib/ocp/registry.sqlite"))
+    }
+
+    @Test("sslmode, sslrootcert and connect_timeout as libpq; location shows them, never a password")
+    func parameters() throws {
+        let settings = try PostgresRegistrySettings(
+            url: "postgresql://ocp@[::1]:6432/team?sslmode=verify-ca&sslrootcert=/etc/ocp/ca.pem&connect_timeout=3",
+            environment: ["PGPASSWORD": "pw"])
+        #expect(settings.host == "::1" && settings.port == 6432 && settings.database == "team")
+        #expect(settings.sslMode == .verifyCA && settings.sslRootCertificate == "/etc/ocp/ca.pem" && settings.connectTimeout == 3)
+        #expect(settings.location == "postgres://ocp@[::1]:6432/team?sslmode=verify-ca&sslrootcert=/etc/ocp/ca.pem&connect_timeout=3")
+        let defaults = try PostgresRegistrySettings(url: "postgres://db/ocp", environment: ["USER": "me", "HOME": "/nonexistent"])
+        #expect(defaults.user == "me" && defaults.sslMode == .prefer && defaults.connectTimeout == 10 && defaults.password == nil)
+        #expect(try PostgresRegistrySettings(url: "postgres://db/ocp", environment: ["PGUSER": "pg", "USER": "me"]).user == "pg")
+        for mode in PostgresRegistrySettings.SSLMode.allCases {
+            #expect(try PostgresRegistrySettings(url: "postgres://ocp@db/ocp?sslmode=\(mode.rawValue)", environment: [:]).sslMode == mode)
+        }
     }
 }
 
