@@ -48,14 +48,9 @@ final class PostgresConnectionBridge: @unchecked Sendable {
             changes.withLockedValue { $0 &+= 1 }
         }
         changes.withLockedValue { $0 &+= 1 }
-        let timeoutMS = Int(settings.busyTimeout * 1000)
-        for statement in [
-            "SET lock_timeout = \(timeoutMS)", "SET application_name = 'ocp-sessions'",
-            "SET tcp_keepalives_idle = 1", "SET tcp_keepalives_interval = 1", "SET tcp_keepalives_count = 1",
-            "LISTEN ocp_sessions",
-        ] {
-            _ = try query(PostgresQuery(unsafeSQL: statement), doing: "setting up the connection")
-        }
+        // The connection's settings (application_name, lock_timeout, keepalives) travel in the
+        // startup message: `PostgresRegistrySettings.startupParameters`.
+        _ = try query("LISTEN ocp_sessions", doing: "setting up the connection")
         try takeHolderLock()
         return connection
     }

@@ -4,62 +4,8 @@ import PostgresNIO
 @testable import OCPSessions
 @testable import OCPSessionsPostgres
 
-/// The server these tests use: `OCP_SESSIONS_TEST_POSTGRES=postgres://USER@127.0.0.1:PORT/postgres`
-/// (a throw-away cluster; docs/postgres-design.md "CI"). Each test works in a database of its own.
-enum TestCluster {
-    static let url = ProcessInfo.processInfo.environment["OCP_SESSIONS_TEST_POSTGRES"]
-    static var available: Bool { url != nil }
-
-    /// A new empty database on the test cluster, dropped by `drop`.
-    static func makeDatabase() throws -> PostgresRegistrySettings {
-        let admin = try PostgresRegistrySettings(url: try #require(url))
-        let name = "ocp_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try PostgresConnectionBridge(settings: admin).query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
-        var settings = admin
-        settings.database = name
-        return settings
-    }
-
-    /// `pg_ctl restart` of the test cluster (`OCP_SESSIONS_TEST_PGDATA`, `OCP_SESSIONS_TEST_PGBIN`),
-    /// as the `postgres` user when running as root (the server refuses root).
-    static var canRestart: Bool {
-        let environment = ProcessInfo.processInfo.environment
-        return available && environment["OCP_SESSIONS_TEST_PGDATA"] != nil && environment["OCP_SESSIONS_TEST_PGBIN"] != nil
-    }
-
-    static func restart() throws {
-        let environment = ProcessInfo.processInfo.environment
-        let data = try #require(environment["OCP_SESSIONS_TEST_PGDATA"])
-        let pgCtl = try #require(environment["OCP_SESSIONS_TEST_PGBIN"]) + "/pg_ctl"
-        let arguments = [pgCtl, "-D", data, "-l", data + "/restart.log", "-m", "fast", "-w", "-t", "60", "restart"]
-        let command = getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + arguments : arguments
-        // posix_spawn and waitpid: Foundation's Process left runuser a zombie here and never
-        // returned from waitUntilExit.
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        let argv = command.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, command[0], &actions, nil, argv, environ)
-        #expect(spawned == 0, "could not start pg_ctl")
-        guard spawned == 0 else { return }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1, errno == EINTR {}
-        #expect(status == 0, "pg_ctl restart failed (wait status \(status))")
-    }
-
-    static func drop(_ settings: PostgresRegistrySettings) {
-        guard let url, let admin = try? PostgresRegistrySettings(url: url) else { return }
-        _ = try? PostgresConnectionBridge(settings: admin)
-            .query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(settings.database) WITH (FORCE)"))
-    }
-}
-
 // Serialized: the restart test stops the cluster the others use.
-@Suite("PostgreSQL registry against a local cluster", .serialized,
-       .enabled(if: TestCluster.available, "set OCP_SESSIONS_TEST_POSTGRES"))
+@Suite("PostgreSQL registry against a local cluster", .serialized, TestCluster.required)
 struct PostgresRegistryTests {
     let key = Data(repeating: 7, count: 32).base64EncodedString()
     let otherKey = Data(repeating: 9, count: 32).base64EncodedString()
@@ -200,6 +146,29 @@ struct PostgresRegistryTests {
         #expect(observer.liveness.isAlive(remote))
     }
 
+    @Test("every registry connection is named ocp-sessions:<pid>:<host id> in pg_stat_activity")
+    func applicationName() throws {
+        let settings = try TestCluster.makeDatabase()
+        defer { TestCluster.drop(settings) }
+        let registry = try open(settings)
+        _ = try registry.read { try $0.accounts() }
+        let name = PostgresRegistrySettings.applicationName
+        #expect(name == "ocp-sessions:\(getpid()):\(ProcessIdentity.hostName)")
+        var binds = PostgresBindings()
+        binds.append(name)
+        binds.append(settings.database)
+        let named = try registry.withBridge { bridge in
+            try bridge.query(PostgresQuery(unsafeSQL: """
+                SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = $2 AND pid <> pg_backend_pid()
+                """, binds: binds)).rows.first?.decode(Int.self)
+        }
+        // This registry's own connection is the only one in its database: another one here would be a second.
+        let own = try registry.withBridge { try $0.query("SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+            .rows.first?.decode(String.self) }
+        #expect(own == name)
+        #expect(named == 0)
+    }
+
     @Test("after a server restart the next transaction reconnects; the holder keeps its key, its rows alive",
           .enabled(if: TestCluster.canRestart, "set OCP_SESSIONS_TEST_PGDATA and OCP_SESSIONS_TEST_PGBIN"))
     func serverRestart() throws {
@@ -276,13 +245,63 @@ struct PostgresURLTests {
         #expect(!settings.location.contains("s3cret"))
     }
 
-    @Test("malformed URLs get one clear error each")
+    @Test("malformed URLs get one clear error each, never showing a password")
     func malformed() {
         for url in ["postgres:///ocp", "postgres://ocp@db", "postgres://ocp@db:70000/ocp", "postgres://ocp@db/ocp?sslmode=maybe",
-                    "postgres://ocp@db/ocp?foo=1", "mysql://ocp@db/ocp"] {
-            #expect(throws: RegistryError.self, "\(url)") { try PostgresRegistrySettings(url: url, environment: [:]) }
+                    "postgres://ocp@db/ocp?foo=1", "mysql://ocp@db/ocp", "postgres://ocp@db/ocp?connect_timeout=0",
+                    "postgres://ocp@db/ocp?connect_timeout=ten", "postgres://ocp@db/ocp?sslrootcert=",
+                    "postgres://ocp@db/ocp?sslmode=require&sslmode=disable", "postgres://ocp:hunter2@db/ocp"] {
+            let error = #expect(throws: RegistryError.self, "\(url)") {
+                try PostgresRegistrySettings(url: url, environment: ["PGPASSWORD": "hunter2"])
+            }
+            let message = error?.description ?? ""
+            #expect(!message.isEmpty && !message.contains("\n") && !message.contains("hunter2"), "\(message)")
         }
+        let unknown = #expect(throws: RegistryError.self) {
+            try PostgresRegistrySettings(url: "postgres://ocp@db/ocp?application_name=x", environment: [:])
+        }
+        #expect(unknown?.description == "unknown parameter 'application_name' in the PostgreSQL URL (known: sslmode, sslrootcert, connect_timeout)")
         #expect(PostgresRegistrySettings.isPostgresURL("postgresql://a@b/c"))
         #expect(!PostgresRegistrySettings.isPostgresURL("/var/lib/ocp/registry.sqlite"))
+    }
+
+    @Test("sslmode, sslrootcert and connect_timeout as libpq; location shows them, never a password")
+    func parameters() throws {
+        let settings = try PostgresRegistrySettings(
+            url: "postgresql://ocp@[::1]:6432/team?sslmode=verify-ca&sslrootcert=/etc/ocp/ca.pem&connect_timeout=3",
+            environment: ["PGPASSWORD": "pw"])
+        #expect(settings.host == "::1" && settings.port == 6432 && settings.database == "team")
+        #expect(settings.sslMode == .verifyCA && settings.sslRootCertificate == "/etc/ocp/ca.pem" && settings.connectTimeout == 3)
+        #expect(settings.location == "postgres://ocp@[::1]:6432/team?sslmode=verify-ca&sslrootcert=/etc/ocp/ca.pem&connect_timeout=3")
+        let defaults = try PostgresRegistrySettings(url: "postgres://db/ocp", environment: ["USER": "me", "HOME": "/nonexistent"])
+        #expect(defaults.user == "me" && defaults.sslMode == .prefer && defaults.connectTimeout == 10 && defaults.password == nil)
+        #expect(try PostgresRegistrySettings(url: "postgres://db/ocp", environment: ["PGUSER": "pg", "USER": "me"]).user == "pg")
+        for mode in PostgresRegistrySettings.SSLMode.allCases {
+            #expect(try PostgresRegistrySettings(url: "postgres://ocp@db/ocp?sslmode=\(mode.rawValue)", environment: [:]).sslMode == mode)
+        }
+    }
+}
+
+@Suite("PostgreSQL holder liveness rule")
+struct PostgresHolderLivenessRuleTests {
+    @Test("only a holder of this host id and boot is judged by /proc; any other by its lock alone")
+    func procOnlyForLocalHolders() {
+        let liveness = PostgresHolderLiveness()
+        let me = ProcessIdentity.current(label: "t")
+        var exited = me
+        exited.pid = Int(Int32.max)
+        #expect(!liveness.isAlive(exited), "an exited local process is dead at once")
+        // Another host id on this machine (a test's separate host), our boot id: not ours to check.
+        var otherHost = exited
+        otherHost.host = me.host + "-other"
+        #expect(liveness.isAlive(otherHost))
+        // Our host name on another machine (another boot id): its lock decides, not our /proc.
+        var otherBoot = exited
+        otherBoot.bootID = "another-boot"
+        #expect(liveness.isAlive(otherBoot))
+        // A snapshot that found their locks gone decides for both.
+        liveness.record(dead: [otherHost, otherBoot])
+        #expect(!liveness.isAlive(otherHost) && !liveness.isAlive(otherBoot))
+        #expect(liveness.isAlive(me))
     }
 }
