@@ -55,6 +55,16 @@ enum PostgresTestCluster {
             """).count
     }
 
+    /// Sleeps until the server has been up longer than the registry's restart grace (10 s), during
+    /// which every holder without its lock still counts as alive (a restart is not a death): a
+    /// test of a dead holder's hand-over right after another test restarted the cluster would
+    /// otherwise wait for the grace, not for the lock.
+    static func waitOutRestartGrace() async throws {
+        let grace = (try? PostgresRegistrySettings(url: url ?? "", environment: environment))?.restartGrace ?? 10
+        let up = Double(try execute("SELECT extract(epoch FROM now() - pg_postmaster_start_time())::text").first?.flatMap { $0 } ?? "") ?? grace
+        if up < grace + 0.5 { try await Task.sleep(nanoseconds: UInt64((grace + 0.5 - up) * 1e9)) }
+    }
+
     /// `pg_ctl restart -m fast`, as the `postgres` user when running as root (the server refuses
     /// root), through posix_spawn and waitpid: Foundation's Process leaves runuser a zombie.
     static func restart() throws -> Int32 {
