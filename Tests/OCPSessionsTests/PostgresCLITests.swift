@@ -1,6 +1,7 @@
 import Foundation
 import KeycloakSimulator
 import OCPSessions
+import OCPSessionsPostgres
 import Testing
 
 /// The command line on a PostgreSQL registry: real `ocp-sessions` processes, the simulator, a
@@ -215,5 +216,40 @@ struct PostgresCIPresenceTests {
         let ci = ProcessInfo.processInfo.environment["CI"].map { !$0.isEmpty && $0 != "false" && $0 != "0" } ?? false
         #expect(!ci || PostgresTestCluster.available,
                 "CI is set but OCP_SESSIONS_TEST_POSTGRES is not: the PostgreSQL tests would not run; start a cluster with .ci/postgres-up")
+    }
+}
+
+/// The library on a PostgreSQL registry: `RegistryBackends.open` (what `DefaultPool` and
+/// `acquireLease` use) once `PostgresBackend.register()` ran.
+@Suite("Library on a PostgreSQL registry", .enabled(if: PostgresTestCluster.available, "set OCP_SESSIONS_TEST_POSTGRES"))
+struct PostgresLibraryTests {
+    @Test("once PostgresBackend.register() ran, RegistryBackends.open opens a URL and leases work on it")
+    func acquireOnPostgres() async throws {
+        let database = try PostgresTestCluster.makeDatabase()
+        defer { PostgresTestCluster.drop(database) }
+        var environment = ProcessInfo.processInfo.environment
+        environment["OCP_SESSIONS_KEY"] = PostgresCLITests.key
+        try await withSimulator({ config in config.sessionLimit = 2 }) { simulator in
+            PostgresBackend.register()
+            let opened = try RegistryBackends.open(database, environment: environment)
+            #expect(opened.backend == "postgresql")
+            #expect(opened.description == "postgresql (\(opened.store.location))" && !opened.description.contains("@127.0.0.1:0"))
+            let pool = SessionPool(registry: opened.store, connector: KeycloakConnector(environment: [:]), liveness: opened.liveness)
+            let account = AccountConfiguration(host: simulator.baseURL, username: "alice", maxSessions: 2, password: .constant("alice-pass"))
+            let first = try await pool.acquireLease(account: account)
+            let second = try await pool.acquireLease(account: account)
+            #expect(first.sessionID != second.sessionID)
+            await first.release()
+            let third = try await pool.acquireLease(account: account)
+            #expect(third.sessionID == first.sessionID, "a released session is reused")
+            await second.release()
+            await third.release()
+            await pool.shutdown()
+            #expect(simulator.statistics().logins == 2)
+            // SQLite locations never go through the PostgreSQL opener.
+            let dir = TestPaths.temporaryDirectory()
+            defer { TestPaths.remove(dir) }
+            #expect(try RegistryBackends.open(dir + "/r.sqlite", environment: environment).backend == "sqlite")
+        }
     }
 }
