@@ -67,6 +67,28 @@ struct PostgresCLITests {
         }
     }
 
+    @Test("status lists the sessions the registry does not know and revoke --foreign ends only them, on PostgreSQL")
+    func foreignSessions() async throws {
+        let database = try PostgresTestCluster.makeDatabase()
+        defer { PostgresTestCluster.drop(database) }
+        try await withCLI("ocp-pg-foreign", ForeignSessionTests.realm(.deny)) { simulator, base in
+            var cli = base
+            cli.environment["OCP_SESSIONS_REGISTRY"] = database
+            cli.environment["OCP_SESSIONS_KEY"] = Self.key
+            let foreign = simulator.createForeignSessions(username: "alice", count: 3, clientID: "other-tool")
+            #expect(try await cli.run(["token"]).status == 0)
+            let ours = try #require(try await cli.run(["list", "--json"]).json as? [[String: Any]]).compactMap { $0["id"] as? String }
+            let status = try #require(try await cli.run(["status", "--json"]).json as? [String: Any])
+            let account = try #require((status["accounts"] as? [[String: Any]])?.first)
+            let listed = try #require((account["foreign_sessions"] as? [String: Any])?["sessions"] as? [[String: Any]])
+            #expect(Set(listed.compactMap { $0["id"] as? String }) == Set(foreign))
+            #expect(account["effective_capacity"] as? Int == 2, "the census is recorded in the PostgreSQL registry")
+            let revoked = try await cli.run(["revoke", "--foreign", "--json"])
+            #expect(revoked.status == 0, "\(revoked.stderr)")
+            #expect(simulator.liveSessions(username: "alice").map(\.id) == ours)
+        }
+    }
+
     @Test("without the team key: exit 78 in one line; a host with another key: exit 78 and nothing changes")
     func keys() async throws {
         try await withPostgresCLI { simulator, cli, _ in
