@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import OCPSessions
 import PostgresNIO
 
@@ -10,15 +11,17 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
     public let keySource: SealingKeySource
     public private(set) var schemaVersion: Int
     let bridge: PostgresConnectionBridge
-    let lock = NSLock()
+    /// One transaction at a time on the connection; the background reconnect takes it too.
+    var lock: NSLock { bridge.lock }
     private let keyLock = NSLock()
     private var keyring: SealingKeyring
     let environment: [String: String]
     /// Pass to `SessionPool(registry:connector:liveness:)`: holders are alive while their
     /// connection holds its lock, on any host.
     public let liveness = PostgresHolderLiveness()
-    /// Commits of this object that wrote something: part of `changeCounter()`.
-    private var ownCommits: Int64 = 0
+    /// Commits of this object that wrote something: part of `changeCounter()`, read without
+    /// waiting for a transaction in progress.
+    private let ownCommits = NIOLockedValueBox<Int64>(0)
 
     public var location: String { settings.location }
 
@@ -35,9 +38,13 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
         self.settings = settings
         self.environment = environment
         (keyring, keySource) = try SealingKeyLoader.load(registryPath: "", environment: ["OCP_SESSIONS_KEY": encoded])
-        bridge = PostgresConnectionBridge(settings: settings)
+        let bridge = PostgresConnectionBridge(settings: settings)
+        self.bridge = bridge
         do {
-            schemaVersion = try Self.migrate(bridge)
+            schemaVersion = try bridge.lock.withLock {
+                try bridge.ensureOpen()
+                return try Self.migrate(bridge)
+            }
         } catch let error as RegistryError {
             throw error
         } catch {
@@ -113,11 +120,10 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
                 let transaction = PostgresTransaction(bridge: bridge, writing: true, liveness: liveness)
                 let value = try body(transaction)
                 try bridge.query("COMMIT")
-                if transaction.wrote { ownCommits &+= 1 }
+                if transaction.wrote { ownCommits.withLockedValue { $0 &+= 1 } }
                 return value
             } catch {
-                _ = try? bridge.query("ROLLBACK")
-                throw error
+                throw rollBack(after: error)
             }
         }
     }
@@ -132,24 +138,31 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
                 try bridge.query("COMMIT")
                 return value
             } catch {
-                _ = try? bridge.query("ROLLBACK")
-                throw error
+                throw rollBack(after: error)
             }
         }
     }
 
-    /// Notifications from other connections (delivered at their COMMIT) plus this object's own
-    /// writing commits: a local read, no round trip.
+    /// Ends a failed transaction. A connection lost meanwhile (a restart, a cut) rolled it back
+    /// already, unless its COMMIT went through unanswered: either way it is a busy error (exit 75)
+    /// in one line, and the next transaction reconnects. Other errors pass through.
+    private func rollBack(after error: any Error) -> any Error {
+        // ROLLBACK answers on any live connection, even in a failed transaction.
+        if bridge.isOpen, (try? bridge.query("ROLLBACK")) != nil { return error }
+        return RegistryError.busy("the connection to the registry \(location) was lost during a transaction; try again")
+    }
+
+    /// Notifications from other connections (delivered at their COMMIT), reconnects, and this
+    /// object's own writing commits: a local read, no round trip, never waiting for a transaction.
     public func changeCounter() -> Int64? {
-        let own = lock.withLock { ownCommits }
-        return bridge.changes.withLockedValue { $0 } &+ own
+        bridge.changes.withLockedValue { $0 } &+ ownCommits.withLockedValue { $0 }
     }
 
     /// `synchronous_commit = on`: every COMMIT already returned after its WAL was flushed.
     public func makeCommitsDurable() throws {}
 
     /// The key this registry's connection holds while it lives, recorded on its rows.
-    public var holderLock: Int64 { lock.withLock { bridge.holderLock } }
+    public var holderLock: Int64 { bridge.holderLock }
 
     /// Makes the key the registry records the sealing key, as `SQLiteRegistry.syncSealingKey`
     /// does; a write transaction on a registry that records none records this process's key, and
@@ -177,8 +190,11 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
         keyLock.withLock { keyring = updated }
     }
 
-    /// Runs raw SQL; for tests only.
-    func withBridge<T>(_ body: (PostgresConnectionBridge) throws -> T) rethrows -> T {
-        try lock.withLock { try body(bridge) }
+    /// Runs raw SQL on an open connection; for tests only.
+    func withBridge<T>(_ body: (PostgresConnectionBridge) throws -> T) throws -> T {
+        try lock.withLock {
+            try bridge.ensureOpen()
+            return try body(bridge)
+        }
     }
 }

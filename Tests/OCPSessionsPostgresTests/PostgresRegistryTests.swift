@@ -129,7 +129,7 @@ struct PostgresRegistryTests {
         }
         _ = try observer.read { try $0.snapshot(accountID: accountID) }
         #expect(observer.liveness.isAlive(remote))
-        holderHost.withBridge { $0.close() }
+        try holderHost.withBridge { $0.close() }
         let deadline = Date().addingTimeInterval(2)
         var alive = true
         while alive, Date() < deadline {
@@ -138,11 +138,13 @@ struct PostgresRegistryTests {
             if alive { usleep(10_000) }
         }
         #expect(!alive, "the holder's lock outlived its connection")
-        // The holder reconnects with a new key: its old row stays dead, a new row is alive.
+        // Closed by itself (no background reconnect): the next transaction reconnects under the
+        // same key, so the old row is alive again, and a new row too.
         try holderHost.write { tx in
             try tx.insertLogin(LoginRecord(id: "g-r2", holder: remote, startedAt: 3, deadline: 4), accountID: accountID)
         }
-        _ = try observer.read { try $0.snapshot(accountID: accountID) }
+        let logins = try observer.read { try $0.snapshot(accountID: accountID) }?.logins.map(\.id)
+        #expect(logins == ["g-r", "g-r2"])
         #expect(observer.liveness.isAlive(remote))
     }
 
