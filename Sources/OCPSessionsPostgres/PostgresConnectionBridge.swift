@@ -30,6 +30,10 @@ final class PostgresConnectionBridge: @unchecked Sendable {
     /// never changes: a reconnect takes the same key, so its rows are alive again (unless another
     /// host reclaimed them meanwhile, which its next heartbeat learns).
     let holderLock = Int64.random(in: 1...Int64.max)
+    /// The server's uptime when this connection took its lock, and when that was (monotonic).
+    private var serverUptime: (seconds: Double, at: UInt64) = (.infinity, 0)
+    /// Statements sent, for the figures in docs/postgres-design.md.
+    private(set) var statements = 0
 
     init(settings: PostgresRegistrySettings) {
         self.settings = settings
@@ -47,6 +51,13 @@ final class PostgresConnectionBridge: @unchecked Sendable {
 
     /// Seconds a statement may take beyond the busy timeout (a COMMIT's flush on a slow disk).
     static let statementGrace = 5.0
+
+    /// Whether the server started less than `restartGrace` ago: every holder then counts as alive,
+    /// since after a restart they all need a moment to reconnect and take their locks again.
+    var inRestartGrace: Bool {
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds &- serverUptime.at) / 1e9
+        return serverUptime.seconds + elapsed < settings.restartGrace
+    }
 
     /// Whether a connection is open now (callers hold `lock`).
     var isOpen: Bool { connection.map { !$0.isClosed } ?? false }
@@ -100,9 +111,14 @@ final class PostgresConnectionBridge: @unchecked Sendable {
     private func takeHolderLock(on connection: PostgresConnection) throws {
         let deadline = Date().addingTimeInterval(settings.busyTimeout)
         while true {
-            let taken = try run("SELECT pg_try_advisory_lock_shared(\(holderLock))", on: connection, doing: "taking the holder lock")
-                .rows.first.map { try $0.decode(Bool.self) } ?? false
-            if taken { return }
+            let row = try run("""
+                SELECT pg_try_advisory_lock_shared(\(holderLock)), extract(epoch FROM now() - pg_postmaster_start_time())::float8
+                """, on: connection, doing: "taking the holder lock").rows.first
+            let (taken, uptime) = try row?.decode((Bool, Double).self) ?? (false, .infinity)
+            if taken {
+                serverUptime = (uptime, DispatchTime.now().uptimeNanoseconds)
+                return
+            }
             guard Date() < deadline else {
                 throw RegistryError.busy("the registry \(settings.location): the holder lock stayed taken past the busy timeout; try again")
             }
@@ -161,16 +177,24 @@ final class PostgresConnectionBridge: @unchecked Sendable {
     }
 
     private func run(_ query: PostgresQuery, on connection: PostgresConnection, doing what: String) throws -> PostgresQueryResult {
+        statements += 1
         let future = connection.query(query, logger: logger)
         // A server that stopped answering (no RST: power loss, a cut network) would leave this
         // wait hanging until TCP gives up; closing the connection fails the future.
+        let timedOut = NIOLockedValueBox(false)
         let deadline = connection.eventLoop.scheduleTask(in: statementDeadline) {
+            timedOut.withLockedValue { $0 = true }
             let _: EventLoopFuture<Void> = connection.close()
         }
         defer { deadline.cancel() }
         do {
             return try future.wait()
         } catch {
+            // A lost connection is dropped at once (its graceful close may still be pending): the
+            // failed transaction reports it, and the next one opens another.
+            if timedOut.withLockedValue({ $0 }) || connection.isClosed || PostgresRegistryError.isConnectionLoss(error) {
+                discard(connection)
+            }
             throw PostgresRegistryError.map(error, settings: settings, doing: what)
         }
     }
@@ -183,6 +207,12 @@ final class PostgresConnectionBridge: @unchecked Sendable {
             try ensureOpen()
             return try query(statement, doing: what)
         }
+    }
+
+    /// Forgets `lost` if it is the current connection, closing it (a second close is harmless).
+    private func discard(_ lost: PostgresConnection) {
+        if connection === lost { connection = nil }
+        let _: EventLoopFuture<Void> = lost.close()
     }
 
     /// Closes the connection without a background reconnect; the next `ensureOpen` opens a new one.

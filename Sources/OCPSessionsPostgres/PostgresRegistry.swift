@@ -25,8 +25,24 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
 
     public var location: String { settings.location }
 
-    /// The keys this registry seals and opens with; inside a transaction the registry's recorded key seals.
-    public var sealer: SealingKeyring { keyLock.withLock { keyring } }
+    /// The transaction in progress and its thread, for `sealer`.
+    private var active: (thread: pthread_t, transaction: PostgresTransaction)?
+
+    /// The keys this registry seals and opens with; inside a transaction the registry's recorded key
+    /// seals. Asked inside a transaction that has not read the recorded key yet (a body that seals
+    /// before its first statement), it reads it first, as `SQLiteRegistry` does at `BEGIN`.
+    public var sealer: SealingKeyring {
+        let current = keyLock.withLock { active.flatMap { pthread_equal($0.thread, pthread_self()) != 0 ? $0.transaction : nil } }
+        current?.ensureKeyCheckedLater()
+        return keyLock.withLock { keyring }
+    }
+
+    /// Runs `body` with `transaction` as the one in progress on this thread.
+    private func running<T>(_ transaction: PostgresTransaction, _ body: () throws -> T) rethrows -> T {
+        keyLock.withLock { active = (pthread_self(), transaction) }
+        defer { keyLock.withLock { active = nil } }
+        return try body()
+    }
 
     /// Connects and brings the schema up to date. The sealing key must be given
     /// (`OCP_SESSIONS_KEY`): a key generated here would differ from the other hosts'.
@@ -116,9 +132,10 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
             try bridge.ensureOpen()
             try bridge.query("BEGIN")
             do {
-                try syncSealingKey(writing: true)
-                let transaction = PostgresTransaction(bridge: bridge, writing: true, liveness: liveness)
-                let value = try body(transaction)
+                let transaction = PostgresTransaction(bridge: bridge, writing: true, liveness: liveness, keyCheck: keyCheck)
+                let value = try running(transaction) { try body(transaction) }
+                // A write that read no account yet checks the key now: a host without it commits nothing.
+                try transaction.ensureKeyChecked()
                 try bridge.query("COMMIT")
                 if transaction.wrote { ownCommits.withLockedValue { $0 &+= 1 } }
                 return value
@@ -133,8 +150,8 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
             try bridge.ensureOpen()
             try bridge.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             do {
-                try syncSealingKey(writing: false)
-                let value = try body(PostgresTransaction(bridge: bridge, writing: false, liveness: liveness))
+                let transaction = PostgresTransaction(bridge: bridge, writing: false, liveness: liveness, keyCheck: keyCheck)
+                let value = try running(transaction) { try body(transaction) }
                 try bridge.query("COMMIT")
                 return value
             } catch {
@@ -164,13 +181,17 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
     /// The key this registry's connection holds while it lives, recorded on its rows.
     public var holderLock: Int64 { bridge.holderLock }
 
-    /// Makes the key the registry records the sealing key, as `SQLiteRegistry.syncSealingKey`
-    /// does; a write transaction on a registry that records none records this process's key, and
-    /// one whose key no source here holds fails before it writes anything.
-    func syncSealingKey(writing: Bool) throws {
-        let known = sealer
-        var recorded = try bridge.query("SELECT value FROM registry_meta WHERE key = 'sealing_key_id'")
-            .rows.first.map { try $0.decode(String.self) }
+    /// Makes the key the registry records (`recorded`, read by the transaction's first account
+    /// statement or on its own) the sealing key, as `SQLiteRegistry.syncSealingKey` does; a write
+    /// on a registry that records none records this process's key, and one whose key no source here
+    /// holds fails, so it commits nothing.
+    private var keyCheck: PostgresTransaction.KeyCheck {
+        { [unowned self] recorded, transaction in try syncSealingKey(recorded: recorded, writing: transaction.writing) }
+    }
+
+    func syncSealingKey(recorded: String?, writing: Bool) throws {
+        let known = keyLock.withLock { keyring }
+        var recorded = recorded
         if recorded == nil {
             guard writing else { return }
             var binds = PostgresBindings()
