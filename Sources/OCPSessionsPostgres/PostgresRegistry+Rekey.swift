@@ -17,9 +17,11 @@ extension PostgresRegistry: RekeyableRegistry {
                 try bridge.ensureOpen()
                 try bridge.query("BEGIN")
                 do {
-                    try syncSealingKey(writing: true)
                     let transaction = PostgresTransaction(bridge: bridge, writing: true, liveness: liveness)
                     try transaction.run("SELECT id FROM accounts ORDER BY id FOR NO KEY UPDATE")
+                    // After the locks: no other host's write can change the recorded key meanwhile.
+                    try syncSealingKey(recorded: try transaction.run("SELECT value FROM registry_meta WHERE key = 'sealing_key_id'")
+                        .rows.first.flatMap { PostgresCells($0).string(0) }, writing: true)
                     let old = sealer
                     guard newID != old.currentID else { throw RegistryError.badKey("the new key is the registry's current key") }
                     // The id first: the trigger accepts only rows sealed with the recorded key.

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import OCPSessions
 import PostgresNIO
 
@@ -10,20 +11,39 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
     public let keySource: SealingKeySource
     public private(set) var schemaVersion: Int
     let bridge: PostgresConnectionBridge
-    let lock = NSLock()
+    /// One transaction at a time on the connection; the background reconnect takes it too.
+    var lock: NSLock { bridge.lock }
+    // Internal, not private: `rekey` (PostgresRegistry+Rekey.swift) switches the key.
     let keyLock = NSLock()
     var keyring: SealingKeyring
     let environment: [String: String]
     /// Pass to `SessionPool(registry:connector:liveness:)`: holders are alive while their
     /// connection holds its lock, on any host.
     public let liveness = PostgresHolderLiveness()
-    /// Commits of this object that wrote something: part of `changeCounter()`.
-    private var ownCommits: Int64 = 0
+    /// Commits of this object that wrote something: part of `changeCounter()`, read without
+    /// waiting for a transaction in progress.
+    private let ownCommits = NIOLockedValueBox<Int64>(0)
 
     public var location: String { settings.location }
 
-    /// The keys this registry seals and opens with; inside a transaction the registry's recorded key seals.
-    public var sealer: SealingKeyring { keyLock.withLock { keyring } }
+    /// The transaction in progress and its thread, for `sealer`.
+    private var active: (thread: pthread_t, transaction: PostgresTransaction)?
+
+    /// The keys this registry seals and opens with; inside a transaction the registry's recorded key
+    /// seals. Asked inside a transaction that has not read the recorded key yet (a body that seals
+    /// before its first statement), it reads it first, as `SQLiteRegistry` does at `BEGIN`.
+    public var sealer: SealingKeyring {
+        let current = keyLock.withLock { active.flatMap { pthread_equal($0.thread, pthread_self()) != 0 ? $0.transaction : nil } }
+        current?.ensureKeyCheckedLater()
+        return keyLock.withLock { keyring }
+    }
+
+    /// Runs `body` with `transaction` as the one in progress on this thread.
+    private func running<T>(_ transaction: PostgresTransaction, _ body: () throws -> T) rethrows -> T {
+        keyLock.withLock { active = (pthread_self(), transaction) }
+        defer { keyLock.withLock { active = nil } }
+        return try body()
+    }
 
     /// Connects and brings the schema up to date. The sealing key must be given
     /// (`OCP_SESSIONS_KEY` or the file `OCP_SESSIONS_KEY_FILE` names): a key generated here would
@@ -36,9 +56,13 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
         self.settings = settings
         self.environment = environment
         (keyring, keySource) = given
-        bridge = PostgresConnectionBridge(settings: settings)
+        let bridge = PostgresConnectionBridge(settings: settings)
+        self.bridge = bridge
         do {
-            schemaVersion = try Self.migrate(bridge)
+            schemaVersion = try bridge.lock.withLock {
+                try bridge.ensureOpen()
+                return try Self.migrate(bridge)
+            }
         } catch let error as RegistryError {
             throw error
         } catch {
@@ -110,15 +134,15 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
             try bridge.ensureOpen()
             try bridge.query("BEGIN")
             do {
-                try syncSealingKey(writing: true)
-                let transaction = PostgresTransaction(bridge: bridge, writing: true, liveness: liveness)
-                let value = try body(transaction)
+                let transaction = PostgresTransaction(bridge: bridge, writing: true, liveness: liveness, keyCheck: keyCheck)
+                let value = try running(transaction) { try body(transaction) }
+                // A write that read no account yet checks the key now: a host without it commits nothing.
+                try transaction.ensureKeyChecked()
                 try bridge.query("COMMIT")
-                if transaction.wrote { ownCommits &+= 1 }
+                if transaction.wrote { ownCommits.withLockedValue { $0 &+= 1 } }
                 return value
             } catch {
-                _ = try? bridge.query("ROLLBACK")
-                throw error
+                throw rollBack(after: error)
             }
         }
     }
@@ -128,37 +152,48 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
             try bridge.ensureOpen()
             try bridge.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             do {
-                try syncSealingKey(writing: false)
-                let value = try body(PostgresTransaction(bridge: bridge, writing: false, liveness: liveness))
+                let transaction = PostgresTransaction(bridge: bridge, writing: false, liveness: liveness, keyCheck: keyCheck)
+                let value = try running(transaction) { try body(transaction) }
                 try bridge.query("COMMIT")
                 return value
             } catch {
-                _ = try? bridge.query("ROLLBACK")
-                throw error
+                throw rollBack(after: error)
             }
         }
     }
 
-    /// Notifications from other connections (delivered at their COMMIT) plus this object's own
-    /// writing commits: a local read, no round trip.
+    /// Ends a failed transaction. A connection lost meanwhile (a restart, a cut) rolled it back
+    /// already, unless its COMMIT went through unanswered: either way it is a busy error (exit 75)
+    /// in one line, and the next transaction reconnects. Other errors pass through.
+    private func rollBack(after error: any Error) -> any Error {
+        // ROLLBACK answers on any live connection, even in a failed transaction.
+        if bridge.isOpen, (try? bridge.query("ROLLBACK")) != nil { return error }
+        return RegistryError.busy("the connection to the registry \(location) was lost during a transaction; try again")
+    }
+
+    /// Notifications from other connections (delivered at their COMMIT), reconnects, and this
+    /// object's own writing commits: a local read, no round trip, never waiting for a transaction.
     public func changeCounter() -> Int64? {
-        let own = lock.withLock { ownCommits }
-        return bridge.changes.withLockedValue { $0 } &+ own
+        bridge.changes.withLockedValue { $0 } &+ ownCommits.withLockedValue { $0 }
     }
 
     /// `synchronous_commit = on`: every COMMIT already returned after its WAL was flushed.
     public func makeCommitsDurable() throws {}
 
     /// The key this registry's connection holds while it lives, recorded on its rows.
-    public var holderLock: Int64 { lock.withLock { bridge.holderLock } }
+    public var holderLock: Int64 { bridge.holderLock }
 
-    /// Makes the key the registry records the sealing key, as `SQLiteRegistry.syncSealingKey`
-    /// does; a write transaction on a registry that records none records this process's key, and
-    /// one whose key no source here holds fails before it writes anything.
-    func syncSealingKey(writing: Bool) throws {
-        let known = sealer
-        var recorded = try bridge.query("SELECT value FROM registry_meta WHERE key = 'sealing_key_id'")
-            .rows.first.map { try $0.decode(String.self) }
+    /// Makes the key the registry records (`recorded`, read by the transaction's first account
+    /// statement or on its own) the sealing key, as `SQLiteRegistry.syncSealingKey` does; a write
+    /// on a registry that records none records this process's key, and one whose key no source here
+    /// holds fails, so it commits nothing.
+    private var keyCheck: PostgresTransaction.KeyCheck {
+        { [unowned self] recorded, transaction in try syncSealingKey(recorded: recorded, writing: transaction.writing) }
+    }
+
+    func syncSealingKey(recorded: String?, writing: Bool) throws {
+        let known = keyLock.withLock { keyring }
+        var recorded = recorded
         if recorded == nil {
             guard writing else { return }
             var binds = PostgresBindings()
@@ -178,8 +213,11 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
         keyLock.withLock { keyring = updated }
     }
 
-    /// Runs raw SQL; for tests only.
-    func withBridge<T>(_ body: (PostgresConnectionBridge) throws -> T) rethrows -> T {
-        try lock.withLock { try body(bridge) }
+    /// Runs raw SQL on an open connection; for tests only.
+    func withBridge<T>(_ body: (PostgresConnectionBridge) throws -> T) throws -> T {
+        try lock.withLock {
+            try bridge.ensureOpen()
+            return try body(bridge)
+        }
     }
 }

@@ -39,15 +39,19 @@ enum PostgresRegistryError {
         default:
             break
         }
-        // admin_shutdown, crash_shutdown, cannot_connect_now (starting up), connection exceptions:
-        // the server is restarting or out of reach.
-        if let state, ["57P01", "57P02", "57P03"].contains(state) || state.hasPrefix("08") {
-            return .busy("the registry \(settings.location) could not be reached (\(what): \(message)); try again")
-        }
-        if psql.code == .connectionError || psql.code == .serverClosedConnection || psql.code == .clientClosedConnection
-            || psql.code == .uncleanShutdown {
+        if isConnectionLoss(psql) {
             return .busy("the registry \(settings.location) could not be reached (\(what): \(message)); try again")
         }
         return .database("registry \(settings.location): \(what): \(message)\(state.map { " (SQLSTATE \($0))" } ?? "")")
+    }
+
+    /// Whether the connection is gone: admin_shutdown, crash_shutdown, cannot_connect_now (the
+    /// server restarting), connection exceptions, or the channel closed under postgres-nio.
+    static func isConnectionLoss(_ error: any Error) -> Bool {
+        guard let psql = error as? PSQLError else { return false }
+        if let state = psql.serverInfo?[.sqlState] {
+            return ["57P01", "57P02", "57P03"].contains(state) || state.hasPrefix("08")
+        }
+        return [.connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown].contains(psql.code)
     }
 }

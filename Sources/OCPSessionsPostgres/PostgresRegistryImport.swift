@@ -26,15 +26,18 @@ public enum PostgresRegistryImport {
         let bridge = PostgresConnectionBridge(settings: settings)
         defer { bridge.close() }
         do {
-            _ = try PostgresRegistry.migrate(bridge)
-            try bridge.query("BEGIN")
-            do {
-                let counts = try copyRows(export, bridge: bridge)
-                try bridge.query("COMMIT")
-                return counts
-            } catch {
-                _ = try? bridge.query("ROLLBACK")
-                throw error
+            return try bridge.lock.withLock {
+                try bridge.ensureOpen()
+                _ = try PostgresRegistry.migrate(bridge)
+                try bridge.query("BEGIN")
+                do {
+                    let counts = try copyRows(export, bridge: bridge)
+                    try bridge.query("COMMIT")
+                    return counts
+                } catch {
+                    _ = try? bridge.query("ROLLBACK")
+                    throw error
+                }
             }
         } catch let error as RegistryError {
             throw error

@@ -7,6 +7,7 @@ import PostgresNIO
 enum PostgresValue {
     case text(String), int(Int), real(Double), bool(Bool), bytes([UInt8])
     case optionalText(String?), optionalInt(Int?), optionalReal(Double?)
+    case ints([Int])
 
     func append(to binds: inout PostgresBindings) {
         switch self {
@@ -18,6 +19,7 @@ enum PostgresValue {
         case .optionalText(let value): binds.append(value)
         case .optionalInt(let value): binds.append(value)
         case .optionalReal(let value): binds.append(value)
+        case .ints(let value): binds.append(value)
         }
     }
 }
@@ -52,17 +54,59 @@ final class PostgresTransaction: RegistryWriter {
     /// Told which holders each snapshot found dead; nil for raw use in tests.
     let liveness: PostgresHolderLiveness?
 
-    init(bridge: PostgresConnectionBridge, writing: Bool, liveness: PostgresHolderLiveness? = nil) {
+    /// The registry's sealing-key check, given the key id the registry records (nil: none yet):
+    /// makes it the sealing key, or throws for a host that does not hold it (rule 6).
+    typealias KeyCheck = (_ recorded: String?, _ transaction: PostgresTransaction) throws -> Void
+    private let keyCheck: KeyCheck?
+    /// Whether this transaction has checked the recorded key. Until then, the statements that lock
+    /// an account also return the recorded key id, so the check costs no round trip of its own.
+    private(set) var keyChecked = false
+    /// A failed check noticed where it could not throw (`PostgresRegistry.sealer`).
+    private var keyFailure: (any Error)?
+
+    init(bridge: PostgresConnectionBridge, writing: Bool, liveness: PostgresHolderLiveness? = nil,
+         keyCheck: KeyCheck? = nil) {
         self.bridge = bridge
         self.writing = writing
         self.liveness = liveness
+        self.keyCheck = keyCheck
+        keyChecked = keyCheck == nil
     }
 
     @discardableResult
     func run(_ sql: String, _ values: [PostgresValue] = []) throws -> PostgresQueryResult {
+        if let keyFailure { throw keyFailure }
         var binds = PostgresBindings(capacity: values.count)
         for value in values { value.append(to: &binds) }
         return try bridge.query(PostgresQuery(unsafeSQL: sql, binds: binds))
+    }
+
+    // MARK: The sealing key (rule 6)
+
+    /// The recorded key id as an extra column, while the key is unchecked.
+    var keyColumn: String { keyChecked ? "" : ", (SELECT value FROM registry_meta WHERE key = 'sealing_key_id')" }
+
+    /// Checks the key id a statement returned in `keyColumn` at `index`, once per transaction.
+    func checkKey(_ cells: PostgresCells, at index: Int) throws {
+        guard !keyChecked else { return }
+        keyChecked = true
+        try keyCheck?(cells.string(index), self)
+    }
+
+    /// Checks the recorded key with a statement of its own if no statement brought it yet: before
+    /// a write transaction commits, before sealed tokens are read, before the body seals.
+    func ensureKeyChecked() throws {
+        if let keyFailure { throw keyFailure }
+        guard !keyChecked else { return }
+        let recorded = try run("SELECT value FROM registry_meta WHERE key = 'sealing_key_id'").rows.first
+            .flatMap { PostgresCells($0).string(0) }
+        keyChecked = true
+        try keyCheck?(recorded, self)
+    }
+
+    /// `ensureKeyChecked` where nothing can throw: a failure fails the next statement and the commit.
+    func ensureKeyCheckedLater() {
+        do { try ensureKeyChecked() } catch { keyFailure = error }
     }
 
     /// Runs a statement that changes rows and returns how many it changed.
@@ -77,17 +121,38 @@ final class PostgresTransaction: RegistryWriter {
 
     func lock(account id: Int64) throws {
         guard writing, !locked.contains(id) else { return }
-        try run("SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE", [.int(Int(id))])
+        let row = try run("SELECT id\(keyColumn) FROM accounts WHERE id = $1 FOR NO KEY UPDATE", [.int(Int(id))]).rows.first
         locked.insert(id)
+        if let row { try checkKey(PostgresCells(row), at: 1) }
     }
 
     /// Locks the account of the row `table.column = value` (a lease, login, session or waiter).
     func lockAccount(of table: String, where column: String, is value: PostgresValue) throws {
         guard writing else { return }
         let rows = try run("""
-            SELECT id FROM accounts WHERE id = (SELECT account_id FROM \(table) WHERE \(column) = $1) FOR NO KEY UPDATE
+            SELECT id\(keyColumn) FROM accounts WHERE id = (SELECT account_id FROM \(table) WHERE \(column) = $1)
+            FOR NO KEY UPDATE
             """, [value]).rows
-        if let id = rows.first.flatMap({ PostgresCells($0).int64(0) }) { locked.insert(id) }
+        guard let row = rows.first.map(PostgresCells.init), let id = row.int64(0) else { return }
+        locked.insert(id)
+        try checkKey(row, at: 1)
+    }
+
+    /// Runs `sql`, a statement on the row of `table` where `column = value` (rule 3). When the
+    /// transaction already holds accounts, it first runs only on rows of those (`account_id =
+    /// ANY(...)`, appended as the last parameter): the lock it needs is held, so no lock round trip.
+    /// If that changed nothing (the row is another account's, or gone), it locks the row's account
+    /// and runs `sql` as given. Returns the rows changed.
+    @discardableResult
+    func changeRow(of table: String, where column: String, is value: PostgresValue,
+                   _ sql: String, _ values: [PostgresValue]) throws -> Int {
+        if writing, !locked.isEmpty {
+            let held = try change(sql + " AND account_id = ANY($\(values.count + 1)::bigint[])",
+                                  values + [.ints(locked.map { Int($0) })])
+            if held > 0 { return held }
+        }
+        try lockAccount(of: table, where: column, is: value)
+        return try change(sql, values)
     }
 
     // MARK: Accounts
@@ -110,27 +175,33 @@ final class PostgresTransaction: RegistryWriter {
 
     private var forUpdate: String { writing ? " FOR NO KEY UPDATE" : "" }
 
+    /// Index of `keyColumn` after the account columns.
+    static let accountKeyIndex = 15
+
+    /// The account rows `sql` returns (account columns, then `keyColumn`), locked in a write.
+    private func accountRows(_ sql: String, _ values: [PostgresValue] = []) throws -> [AccountRecord] {
+        let rows = try run(sql, values).rows.map(PostgresCells.init)
+        let records = rows.map(Self.accountRecord)
+        if writing { locked.formUnion(records.map(\.id)) }
+        if let first = rows.first { try checkKey(first, at: Self.accountKeyIndex) }
+        return records
+    }
+
     func account(_ key: AccountKey) throws -> AccountRecord? {
-        let record = try run(
-            "SELECT \(Self.accountColumns) FROM accounts WHERE host = $1 AND realm = $2 AND username = $3\(forUpdate)",
+        try accountRows(
+            "SELECT \(Self.accountColumns)\(keyColumn) FROM accounts WHERE host = $1 AND realm = $2 AND username = $3\(forUpdate)",
             [.text(key.host), .text(key.realm), .text(key.username)]
-        ).rows.first.map { Self.accountRecord(PostgresCells($0)) }
-        if writing, let record { locked.insert(record.id) }
-        return record
+        ).first
     }
 
     func account(id: Int64) throws -> AccountRecord? {
-        let record = try run("SELECT \(Self.accountColumns) FROM accounts WHERE id = $1\(forUpdate)", [.int(Int(id))])
-            .rows.first.map { Self.accountRecord(PostgresCells($0)) }
-        if writing, let record { locked.insert(record.id) }
-        return record
+        try accountRows("SELECT \(Self.accountColumns)\(keyColumn) FROM accounts WHERE id = $1\(forUpdate)", [.int(Int(id))]).first
     }
 
     func accounts() throws -> [AccountRecord] {
         // In a write, every account is locked in id order in one statement (rule 4).
-        let records = try run("SELECT \(Self.accountColumns) FROM accounts ORDER BY \(writing ? "id FOR NO KEY UPDATE" : "host, realm, username")")
-            .rows.map { Self.accountRecord(PostgresCells($0)) }
-        if writing { locked.formUnion(records.map(\.id)) }
+        let records = try accountRows(
+            "SELECT \(Self.accountColumns)\(keyColumn) FROM accounts ORDER BY \(writing ? "id FOR NO KEY UPDATE" : "host, realm, username")")
         return records.sorted { ($0.key.host, $0.key.realm, $0.key.username) < ($1.key.host, $1.key.realm, $1.key.username) }
     }
 
@@ -141,13 +212,14 @@ final class PostgresTransaction: RegistryWriter {
             ON CONFLICT (host, realm, username) DO UPDATE SET
                 session_limit = LEAST(accounts.session_limit, EXCLUDED.session_limit),
                 reserve = GREATEST(accounts.reserve, EXCLUDED.reserve)
-            RETURNING \(Self.accountColumns)
+            RETURNING \(Self.accountColumns)\(keyColumn)
             """, [.text(key.host), .text(key.realm), .text(key.username), .int(limit), .int(reserve), .real(now)]
         ).rows.first.map(PostgresCells.init)
         guard let cells else { throw RegistryError.database("registry \(bridge.settings.location): the account upsert returned no row") }
         let record = Self.accountRecord(cells)
         locked.insert(record.id)
         wrote = true
+        try checkKey(cells, at: Self.accountKeyIndex)
         return record
     }
 
@@ -231,40 +303,40 @@ final class PostgresTransaction: RegistryWriter {
     func snapshot(accountID: Int64) throws -> AccountSnapshot? {
         guard let account = try account(id: accountID) else { return nil }
         var snapshot = AccountSnapshot(account: account)
+        // Each holder's liveness, per row and only for rows that exist (docs/postgres-design.md,
+        // "Holder liveness"): alive while the server is in its restart grace ($2), or when the key
+        // is this connection's own ($3: our shared lock would not stop our own try), or when an
+        // exclusive try on its key fails because the holder's connection holds it shared. A try
+        // that succeeds (a dead key) holds that key until this transaction ends; a holder coming
+        // back polls for its key meanwhile (PostgresConnectionBridge.takeHolderLock). No scan of
+        // the server's lock table. CASE fixes the order: the try runs only when needed.
+        func alive(_ key: String) -> String {
+            "CASE WHEN $2 OR \(key) = $3 THEN true ELSE NOT pg_try_advisory_xact_lock(\(key)) END"
+        }
         let rows = try run("""
-            WITH held AS (
-                -- The holder locks granted now (session-level, bigint keys: objsubid 1), read after
-                -- the rows below were committed: a row whose key is missing has a dead holder. While
-                -- the server started less than $2 seconds ago every holder counts as alive (reconnecting).
-                SELECT (l.classid::bigint << 32) | l.objid::bigint AS key FROM pg_locks l
-                WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
-                    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                UNION ALL
-                SELECT NULL WHERE now() - pg_postmaster_start_time() < $2 * interval '1 second'
-            )
             SELECT 0 AS kind, id, state, client_id, logout_claim_pid::bigint, logout_claim_boot, logout_claim_host,
                 logout_claim_label, access_expires_at, refresh_expires_at, created_at, last_used_at, last_refreshed_at,
                 handed_out_until, version::bigint, refresh_claim, refresh_claim_until, logout_claim_until, NULL::boolean,
-                logout_claim_pid IS NOT NULL AND EXISTS (SELECT 1 FROM held WHERE held.key = logout_claim_lock OR held.key IS NULL),
+                CASE WHEN logout_claim_pid IS NULL THEN false ELSE \(alive("logout_claim_lock")) END,
                 logout_claim_start
             FROM sessions WHERE account_id = $1
             UNION ALL
             SELECT 1, id, session_id, label, holder_pid::bigint, holder_boot, holder_host, NULL,
                 acquired_at, expires_at, NULL, NULL, NULL, NULL, holder_start, NULL, NULL, NULL, shared,
-                EXISTS (SELECT 1 FROM held WHERE held.key = holder_lock OR held.key IS NULL), NULL::bigint
+                \(alive("holder_lock")), NULL::bigint
             FROM leases WHERE account_id = $1
             UNION ALL
             SELECT 2, id, state, label, holder_pid::bigint, holder_boot, holder_host, NULL,
                 started_at, deadline, NULL, NULL, NULL, NULL, holder_start, NULL, NULL, NULL, NULL,
-                EXISTS (SELECT 1 FROM held WHERE held.key = holder_lock OR held.key IS NULL), NULL::bigint
+                \(alive("holder_lock")), NULL::bigint
             FROM logins WHERE account_id = $1
             UNION ALL
             SELECT 3, ticket::text, NULL, label, holder_pid::bigint, holder_boot, holder_host, NULL,
                 enqueued_at, heartbeat_at, NULL, NULL, NULL, NULL, holder_start, NULL, NULL, NULL, NULL,
-                EXISTS (SELECT 1 FROM held WHERE held.key = holder_lock OR held.key IS NULL), NULL::bigint
+                \(alive("holder_lock")), NULL::bigint
             FROM waiters WHERE account_id = $1
             ORDER BY 1, 2
-            """, [.int(Int(accountID)), .real(bridge.settings.restartGrace)]).rows
+            """, [.int(Int(accountID)), .bool(bridge.inRestartGrace), .int(Int(bridge.holderLock))]).rows
         // A holder that reconnected has rows under its old (dead) key and its new one: alive.
         var dead: Set<HolderIdentity> = []
         var alive: Set<HolderIdentity> = []
@@ -311,6 +383,8 @@ final class PostgresTransaction: RegistryWriter {
     }
 
     func sealedTokens(sessionID: String) throws -> SealedTokens? {
+        // They are opened with the key the registry records.
+        try ensureKeyChecked()
         guard let row = try run("SELECT access_token, refresh_token FROM sessions WHERE id = $1", [.text(sessionID)]).rows.first
         else { return nil }
         let cells = PostgresCells(row)
@@ -340,13 +414,12 @@ final class PostgresTransaction: RegistryWriter {
     }
 
     func deleteLease(id: String) throws {
-        try lockAccount(of: "leases", where: "id", is: .text(id))
-        try change("DELETE FROM leases WHERE id = $1", [.text(id)])
+        try changeRow(of: "leases", where: "id", is: .text(id), "DELETE FROM leases WHERE id = $1", [.text(id)])
     }
 
     func extendLease(id: String, until: Double) throws -> Bool {
-        try lockAccount(of: "leases", where: "id", is: .text(id))
-        return try change("UPDATE leases SET expires_at = GREATEST(expires_at, $1) WHERE id = $2", [.real(until), .text(id)]) > 0
+        try changeRow(of: "leases", where: "id", is: .text(id),
+                      "UPDATE leases SET expires_at = GREATEST(expires_at, $1) WHERE id = $2", [.real(until), .text(id)]) > 0
     }
 
     func lease(id: String) throws -> LeaseRecord? {
@@ -375,13 +448,12 @@ final class PostgresTransaction: RegistryWriter {
     }
 
     func deleteLogin(id: String) throws {
-        try lockAccount(of: "logins", where: "id", is: .text(id))
-        try change("DELETE FROM logins WHERE id = $1", [.text(id)])
+        try changeRow(of: "logins", where: "id", is: .text(id), "DELETE FROM logins WHERE id = $1", [.text(id)])
     }
 
     func setLoginState(id: String, _ state: LoginRecord.State) throws {
-        try lockAccount(of: "logins", where: "id", is: .text(id))
-        try change("UPDATE logins SET state = $1 WHERE id = $2", [.text(state.rawValue), .text(id)])
+        try changeRow(of: "logins", where: "id", is: .text(id),
+                      "UPDATE logins SET state = $1 WHERE id = $2", [.text(state.rawValue), .text(id)])
     }
 
     // MARK: Sessions
@@ -402,8 +474,7 @@ final class PostgresTransaction: RegistryWriter {
         sessionID: String, tokens: SealedTokens, accessExpiresAt: Double, refreshExpiresAt: Double?,
         now: Double, expectedVersion: Int
     ) throws -> Bool {
-        try lockAccount(of: "sessions", where: "id", is: .text(sessionID))
-        return try change("""
+        try changeRow(of: "sessions", where: "id", is: .text(sessionID), """
             UPDATE sessions SET access_token = $1, refresh_token = $2, access_expires_at = $3, refresh_expires_at = $4,
                 last_refreshed_at = $5, version = version + 1, refresh_claim = NULL, refresh_claim_until = NULL
             WHERE id = $6 AND version = $7
@@ -412,14 +483,13 @@ final class PostgresTransaction: RegistryWriter {
     }
 
     func setRefreshClaim(sessionID: String, leaseID: String?, until: Double?) throws {
-        try lockAccount(of: "sessions", where: "id", is: .text(sessionID))
-        try change("UPDATE sessions SET refresh_claim = $1, refresh_claim_until = $2 WHERE id = $3",
-                   [.optionalText(leaseID), .optionalReal(until), .text(sessionID)])
+        try changeRow(of: "sessions", where: "id", is: .text(sessionID),
+                      "UPDATE sessions SET refresh_claim = $1, refresh_claim_until = $2 WHERE id = $3",
+                      [.optionalText(leaseID), .optionalReal(until), .text(sessionID)])
     }
 
     func markLoggingOut(sessionID: String, claimUntil: Double, claimer: HolderIdentity) throws {
-        try lockAccount(of: "sessions", where: "id", is: .text(sessionID))
-        try change("""
+        try changeRow(of: "sessions", where: "id", is: .text(sessionID), """
             UPDATE sessions SET state = 'logging_out', logout_claim_until = $1, logout_claim_pid = $2,
                 logout_claim_start = $3, logout_claim_boot = $4, logout_claim_host = $5, logout_claim_label = $6,
                 logout_claim_lock = $7
@@ -428,8 +498,8 @@ final class PostgresTransaction: RegistryWriter {
     }
 
     func releaseLogoutClaim(sessionID: String, at now: Double) throws {
-        try lockAccount(of: "sessions", where: "id", is: .text(sessionID))
-        try change("UPDATE sessions SET logout_claim_until = $1 WHERE id = $2", [.real(now), .text(sessionID)])
+        try changeRow(of: "sessions", where: "id", is: .text(sessionID),
+                      "UPDATE sessions SET logout_claim_until = $1 WHERE id = $2", [.real(now), .text(sessionID)])
     }
 
     func deleteSession(id: String) throws {
@@ -439,9 +509,9 @@ final class PostgresTransaction: RegistryWriter {
     }
 
     func touchSession(id: String, at: Double, handedOutUntil: Double) throws {
-        try lockAccount(of: "sessions", where: "id", is: .text(id))
-        try change("UPDATE sessions SET last_used_at = $1, handed_out_until = GREATEST(handed_out_until, $2) WHERE id = $3",
-                   [.real(at), .real(handedOutUntil), .text(id)])
+        try changeRow(of: "sessions", where: "id", is: .text(id),
+                      "UPDATE sessions SET last_used_at = $1, handed_out_until = GREATEST(handed_out_until, $2) WHERE id = $3",
+                      [.real(at), .real(handedOutUntil), .text(id)])
     }
 
     // MARK: Waiters
@@ -457,13 +527,13 @@ final class PostgresTransaction: RegistryWriter {
     }
 
     func heartbeatWaiter(ticket: Int64, now: Double) throws {
-        try lockAccount(of: "waiters", where: "ticket", is: .int(Int(ticket)))
-        try change("UPDATE waiters SET heartbeat_at = $1 WHERE ticket = $2", [.real(now), .int(Int(ticket))])
+        try changeRow(of: "waiters", where: "ticket", is: .int(Int(ticket)),
+                      "UPDATE waiters SET heartbeat_at = $1 WHERE ticket = $2", [.real(now), .int(Int(ticket))])
     }
 
     func deleteWaiter(ticket: Int64) throws {
-        try lockAccount(of: "waiters", where: "ticket", is: .int(Int(ticket)))
-        try change("DELETE FROM waiters WHERE ticket = $1", [.int(Int(ticket))])
+        try changeRow(of: "waiters", where: "ticket", is: .int(Int(ticket)),
+                      "DELETE FROM waiters WHERE ticket = $1", [.int(Int(ticket))])
     }
 
     // MARK: Events

@@ -5,7 +5,7 @@ import PostgresNIO
 @testable import OCPSessionsPostgres
 
 /// `migrate-registry`'s copy (the library half) and `rekey` on PostgreSQL.
-@Suite("SQLite registry copied into PostgreSQL", .enabled(if: TestCluster.available, "set OCP_SESSIONS_TEST_POSTGRES"))
+@Suite("SQLite registry copied into PostgreSQL", TestCluster.required)
 struct PostgresRegistryImportTests {
     let key = Data(repeating: 7, count: 32).base64EncodedString()
     let holder = HolderIdentity(pid: 4242, startTime: 17, bootID: "boot-a", host: "host-a", label: "nightly")
@@ -102,17 +102,5 @@ struct PostgresRegistryImportTests {
         #expect(try rekeyed.sealer.open(tokens.access, sessionID: "s-1") == "a")
         let stale = try PostgresRegistry(settings: settings, environment: ["OCP_SESSIONS_KEY": key])
         #expect(throws: RegistryError.self) { try stale.write { try $0.upsertAccount(account, limit: 5, reserve: 0, now: 3) } }
-    }
-}
-
-/// In CI the PostgreSQL tests must run: a missing cluster is a failure there, not a skip.
-@Suite("PostgreSQL test cluster")
-struct PostgresClusterPresenceTests {
-    @Test("CI provides OCP_SESSIONS_TEST_POSTGRES (.ci/run starts a cluster)")
-    func presentInCI() {
-        let environment = ProcessInfo.processInfo.environment
-        let inCI = environment["CI"].map { !$0.isEmpty && $0 != "false" && $0 != "0" } ?? false
-        #expect(!inCI || TestCluster.available,
-                "CI is set but OCP_SESSIONS_TEST_POSTGRES is not: the PostgreSQL tests would not run; start a cluster with .ci/postgres-up")
     }
 }

@@ -97,6 +97,33 @@ struct PostgresRegistryTests {
         }
     }
 
+    @Test("the recorded key is read with the first account statement, or before the body seals or commits")
+    func sealingKeyFolded() throws {
+        let settings = try TestCluster.makeDatabase()
+        defer { TestCluster.drop(settings) }
+        // The team's key is `otherKey`; this host lists its old key first, so its current one differs.
+        let first = try open(settings, key: otherKey)
+        let accountID = try first.write { try $0.upsertAccount(account, limit: 5, reserve: 0, now: 1).id }
+        let recorded = first.sealer.currentID
+        let host = try open(settings, key: key + "," + otherKey)
+        #expect(host.sealer.currentID != recorded)
+        // A body that seals before any statement (the refresh path) seals with the recorded key.
+        let sealingID = try host.write { _ in host.sealer.currentID }
+        #expect(sealingID == recorded)
+        // An account statement brings the key id along: no statement of its own.
+        let fresh = try open(settings, key: key + "," + otherKey)
+        let before = fresh.bridge.statements
+        _ = try fresh.write { try $0.snapshot(accountID: accountID) }
+        #expect(fresh.bridge.statements - before == 4, "BEGIN, account, snapshot rows, COMMIT")
+        #expect(fresh.sealer.currentID == recorded)
+        // A write that reads no account still checks it before committing: a stranger commits nothing.
+        let stranger = try open(settings, key: Data(repeating: 3, count: 32).base64EncodedString())
+        #expect(throws: RegistryError.self) {
+            try stranger.write { tx in try tx.appendEvent(EventRecord(at: 1, accountID: accountID, kind: .error, detail: "x")) }
+        }
+        #expect(try first.read { try $0.events(since: 0, accountID: accountID, afterID: nil, limit: 10) }.isEmpty)
+    }
+
     @Test("another host's commit changes changeCounter() through NOTIFY, without a query")
     func notifyWakes() throws {
         let settings = try TestCluster.makeDatabase()
@@ -115,10 +142,10 @@ struct PostgresRegistryTests {
     func holderLiveness() throws {
         let settings = try TestCluster.makeDatabase()
         defer { TestCluster.drop(settings) }
-        let holderHost = try open(settings)
         // No grace after a server start: the restart test may have just restarted it.
         var strict = settings
         strict.restartGrace = 0
+        let holderHost = try open(strict)
         let observer = try open(strict)
         // Another host: no /proc check can see it, only its lock.
         let remote = HolderIdentity(pid: 1, startTime: 1, bootID: "other-boot", host: "other-host", label: "remote")
@@ -129,7 +156,10 @@ struct PostgresRegistryTests {
         }
         _ = try observer.read { try $0.snapshot(accountID: accountID) }
         #expect(observer.liveness.isAlive(remote))
-        holderHost.withBridge { $0.close() }
+        // Its own rows, seen through its own connection (whose lock never stops its own try).
+        _ = try holderHost.write { try $0.snapshot(accountID: accountID) }
+        #expect(holderHost.liveness.isAlive(remote))
+        try holderHost.withBridge { $0.close() }
         let deadline = Date().addingTimeInterval(2)
         var alive = true
         while alive, Date() < deadline {
@@ -138,11 +168,13 @@ struct PostgresRegistryTests {
             if alive { usleep(10_000) }
         }
         #expect(!alive, "the holder's lock outlived its connection")
-        // The holder reconnects with a new key: its old row stays dead, a new row is alive.
+        // Closed by itself (no background reconnect): the next transaction reconnects under the
+        // same key, so the old row is alive again, and a new row too.
         try holderHost.write { tx in
             try tx.insertLogin(LoginRecord(id: "g-r2", holder: remote, startedAt: 3, deadline: 4), accountID: accountID)
         }
-        _ = try observer.read { try $0.snapshot(accountID: accountID) }
+        let logins = try observer.read { try $0.snapshot(accountID: accountID) }?.logins.map(\.id)
+        #expect(logins == ["g-r", "g-r2"])
         #expect(observer.liveness.isAlive(remote))
     }
 

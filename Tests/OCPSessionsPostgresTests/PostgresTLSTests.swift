@@ -40,7 +40,7 @@ enum PostgresTLSFixtures {
     /// Runs `sql` as the test cluster's administrator.
     static func admin(_ sql: String) throws -> PostgresQueryResult {
         let settings = try PostgresRegistrySettings(url: try #require(TestCluster.url), environment: ProcessInfo.processInfo.environment)
-        return try PostgresConnectionBridge(settings: settings).query(PostgresQuery(unsafeSQL: sql))
+        return try PostgresConnectionBridge(settings: settings).execute(PostgresQuery(unsafeSQL: sql))
     }
 
 }

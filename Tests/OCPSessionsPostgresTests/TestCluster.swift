@@ -24,7 +24,7 @@ enum TestCluster {
     static func makeDatabase() throws -> PostgresRegistrySettings {
         let admin = try PostgresRegistrySettings(url: try #require(url))
         let name = "ocp_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try PostgresConnectionBridge(settings: admin).query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+        try PostgresConnectionBridge(settings: admin).execute(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
         var settings = admin
         settings.database = name
         return settings
@@ -63,7 +63,7 @@ enum TestCluster {
     static func drop(_ settings: PostgresRegistrySettings) {
         guard let url, let admin = try? PostgresRegistrySettings(url: url) else { return }
         _ = try? PostgresConnectionBridge(settings: admin)
-            .query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(settings.database) WITH (FORCE)"))
+            .execute(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(settings.database) WITH (FORCE)"))
     }
 }
 

@@ -40,7 +40,7 @@ enum PostgresTestCluster {
         if let database { settings.database = database }
         let bridge = PostgresConnectionBridge(settings: settings)
         defer { bridge.close() }
-        return try bridge.query(PostgresQuery(unsafeSQL: sql)).rows.map { row in
+        return try bridge.execute(PostgresQuery(unsafeSQL: sql)).rows.map { row in
             let cell = PostgresRandomAccessRow(row)[0]
             return cell.bytes == nil ? nil : (try? cell.decode(String.self))
         }
