@@ -16,6 +16,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        // The PostgreSQL registry (issue 7); swift-log is postgres-nio's logger type.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
     ],
     targets: [
         // The system libsqlite3 (Debian: libsqlite3-dev), wrapped by `OCPSessions/SQLite`; how it is
@@ -64,6 +67,7 @@ let package = Package(
             name: "ocp-sessions",
             dependencies: [
                 "OCPSessions",
+                "OCPSessionsPostgres",
                 "KeycloakSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -84,10 +88,27 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // The registry on PostgreSQL for teams on several hosts (docs/postgres-design.md).
+        .target(
+            name: "OCPSessionsPostgres",
+            dependencies: [
+                "OCPSessions",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "OCPSessionsPostgresTests",
+            dependencies: ["OCPSessionsPostgres", "OCPSessions"]
+        ),
         .testTarget(
             name: "OCPSessionsTests",
             // ocp-sessions for `token`'s fast parser against ArgumentParser (TokenFastParserTests).
-            dependencies: ["OCPSessions", "KeycloakSimulator", "ocp-sessions"],
+            dependencies: ["OCPSessions", "OCPSessionsPostgres", "KeycloakSimulator", "ocp-sessions"],
             resources: [.copy("Fixtures")]
         ),
     ],

@@ -14,7 +14,8 @@ struct OCPSessionsCommand: AsyncParsableCommand {
             """,
         subcommands: [
             TokenCommand.self, ExecCommand.self, ListCommand.self, LeasesCommand.self, RevokeCommand.self,
-            PruneCommand.self, StatusCommand.self, EventsCommand.self, RekeyCommand.self, SimulateCommand.self, SimulatorCommand.self,
+            PruneCommand.self, StatusCommand.self, EventsCommand.self, RekeyCommand.self, MigrateRegistryCommand.self,
+            SimulateCommand.self, SimulatorCommand.self,
             WorkerCommand.self,
         ]
     )
@@ -87,7 +88,9 @@ enum CommandRunner {
 /// The registry and the pool for one command.
 struct CommandContext {
     let settings: ResolvedSettings
-    let registry: SQLiteRegistry
+    /// The registry on either backend, with its holder liveness and name (`status`).
+    let opened: OpenedRegistry
+    var registry: any RegistryStore { opened.store }
     let pool: SessionPool
 
     /// `existingRegistry`: refuse (exit 66) instead of creating a registry that is not there yet.
@@ -98,14 +101,11 @@ struct CommandContext {
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws {
         settings = try ResolvedSettings(options, environment: environment)
-        if existingRegistry { try RegistryPresence.requireExisting(settings.registry) }
         let busyTimeout = try BusyTimeoutSetting.resolve(environment)
-        do {
-            registry = try SQLiteRegistry(path: settings.registry, busyTimeout: busyTimeout, environment: environment)
-        } catch {
-            throw OCPSessionsError.wrap(error)
-        }
-        pool = SessionPool(registry: registry, connector: KeycloakConnector(environment: environment))
+        opened = try RegistryOpener.open(
+            settings, existingRegistry: existingRegistry, busyTimeout: busyTimeout, environment: environment)
+        pool = SessionPool(
+            registry: opened.store, connector: KeycloakConnector(environment: environment), liveness: opened.liveness)
     }
 
     /// Runs `body` with a context and shuts its HTTP clients down on every path (an HTTP client

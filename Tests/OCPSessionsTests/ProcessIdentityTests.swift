@@ -44,4 +44,34 @@ struct ProcessIdentityTests {
         #expect(ProcessLiveness().isAlive(ProcessIdentity.current(label: "t")))
         #expect(ProcessIdentity.startTime(of: Int(Int32.max)) == nil)
     }
+
+    @Test("OCP_SESSIONS_HOST_ID replaces the host name, trimmed; empty or blank is ignored")
+    func hostIDOverride() {
+        let real = ProcessIdentity.hostID(environment: [:])
+        #expect(!real.isEmpty)
+        #expect(ProcessIdentity.hostID(environment: ["OCP_SESSIONS_HOST_ID": " ci-runner-7\n"]) == "ci-runner-7")
+        #expect(ProcessIdentity.hostID(environment: ["OCP_SESSIONS_HOST_ID": ""]) == real)
+        #expect(ProcessIdentity.hostID(environment: ["OCP_SESSIONS_HOST_ID": "  "]) == real)
+    }
+
+    @Test("a holder of another host id is never judged by /proc, whatever boot id it reports")
+    func otherHostNotJudged() {
+        let me = ProcessIdentity.current(label: "t")
+        // Our own pid, start and boot under another host id: cannot be checked here, so alive.
+        var elsewhere = me
+        elsewhere.host = me.host + "-other"
+        #expect(!ProcessIdentity.isLocal(elsewhere))
+        elsewhere.pid = Int(Int32.max)
+        #expect(ProcessLiveness().isAlive(elsewhere), "a pid on another host means nothing here")
+        // The same host id under another boot: this host rebooted since, so the holder is dead.
+        var beforeReboot = me
+        beforeReboot.bootID = "another-boot"
+        #expect(!ProcessIdentity.isLocal(beforeReboot))
+        #expect(!ProcessLiveness().isAlive(beforeReboot))
+        // Same host and boot: the pid decides.
+        #expect(ProcessIdentity.isLocal(me))
+        var gone = me
+        gone.pid = Int(Int32.max)
+        #expect(!ProcessLiveness().isAlive(gone))
+    }
 }

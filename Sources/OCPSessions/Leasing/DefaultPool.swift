@@ -1,7 +1,8 @@
 import Synchronization
 import Foundation
 
-/// The process-wide pool on the default registry (`$OCP_SESSIONS_REGISTRY`, else
+/// The process-wide pool on the default registry (`$OCP_SESSIONS_REGISTRY`, a path or a
+/// PostgreSQL URL, else
 /// `$XDG_STATE_HOME/ocp-sessions/registry.sqlite`), for callers that need no other.
 public enum DefaultPool {
     fileprivate static let state = Mutex<SessionPool?>(nil)
@@ -19,8 +20,9 @@ public enum DefaultPool {
         try state.withLock { pool in
             if let pool { return pool }
             do {
-                let registry = try SQLiteRegistry(path: defaultRegistryPath())
-                let created = SessionPool(registry: registry, connector: KeycloakConnector())
+                // A PostgreSQL URL needs `PostgresBackend.register()` (module OCPSessionsPostgres) first.
+                let opened = try RegistryBackends.open(defaultRegistryPath())
+                let created = SessionPool(registry: opened.store, connector: KeycloakConnector(), liveness: opened.liveness)
                 pool = created
                 return created
             } catch {

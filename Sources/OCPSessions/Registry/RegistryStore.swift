@@ -83,6 +83,8 @@ public protocol RegistryWriter: RegistryReader {
     func setRefreshClaim(sessionID: String, leaseID: String?, until: Double?) throws
     /// `claimer` is the process that sends the logout: if it dies, the logout is retried at once.
     func markLoggingOut(sessionID: String, claimUntil: Double, claimer: HolderIdentity) throws
+    /// Ends a dead claimer's logout claim now, so the logout is retried at once.
+    func releaseLogoutClaim(sessionID: String, at now: Double) throws
     func deleteSession(id: String) throws
     /// Records a use: `last_used_at`, and the newest handed-out token's expiry.
     func touchSession(id: String, at: Double, handedOutUntil: Double) throws

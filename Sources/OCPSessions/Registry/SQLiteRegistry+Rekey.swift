@@ -12,6 +12,14 @@ public struct RekeyResult: Sendable {
     public var unreadable: [String]
     /// Where the processes of this registry must find the new key.
     public var keySource: SealingKeySource
+
+    public init(oldKeyID: String, newKeyID: String, resealed: Int, unreadable: [String], keySource: SealingKeySource) {
+        self.oldKeyID = oldKeyID
+        self.newKeyID = newKeyID
+        self.resealed = resealed
+        self.unreadable = unreadable
+        self.keySource = keySource
+    }
 }
 
 extension SQLiteRegistry {

@@ -177,7 +177,8 @@ public final class SQLiteRegistry: RegistryStore, @unchecked Sendable {
         sealer = updated
     }
 
-    static func anotherKey(_ recorded: String, _ known: SealingKeyring, _ source: SealingKeySource) -> RegistryError {
+    /// The error of a write on a registry whose recorded sealing key this process does not hold.
+    public static func anotherKey(_ recorded: String, _ known: SealingKeyring, _ source: SealingKeySource) -> RegistryError {
         let fix = source == .environment
             ? "set OCP_SESSIONS_KEY to the registry's current key (it was probably rekeyed)"
             : "the key file does not hold it (was the registry used with OCP_SESSIONS_KEY, or the key file replaced?)"

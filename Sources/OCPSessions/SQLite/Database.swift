@@ -15,10 +15,11 @@ public final class Database {
     public var busyRetries: Int { busyWait.retries }
 
     /// Opens (or creates) the file. `busyTimeout` bounds how long a write waits for another process.
-    public init(path: String, create: Bool = true, busyTimeout: Double = 15) throws(SQLiteError) {
+    /// `readOnly` never writes the file (and never creates it).
+    public init(path: String, create: Bool = true, busyTimeout: Double = 15, readOnly: Bool = false) throws(SQLiteError) {
         var db: OpaquePointer?
-        var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
-        if create { flags |= SQLITE_OPEN_CREATE }
+        var flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX
+        if create && !readOnly { flags |= SQLITE_OPEN_CREATE }
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"

@@ -13,8 +13,9 @@ public enum SealingKeySource: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Loads the sealing keys from `OCP_SESSIONS_KEY` or from the key file beside the registry,
-/// creating the file with a new random key on first use.
+/// Loads the sealing keys from `OCP_SESSIONS_KEY`, the key file `OCP_SESSIONS_KEY_FILE` names
+/// (`--key-file`), or the key file beside the registry, creating that one with a new random key
+/// on first use.
 ///
 /// Both hold base64 of 32 random bytes; several keys (one per line in the file, separated by
 /// commas or spaces in the variable) are allowed, and the registry's recorded key id picks the one
@@ -29,6 +30,7 @@ public enum SealingKeyLoader {
             let keys = try parseKeys(encoded, origin: "OCP_SESSIONS_KEY")
             return (SealingKeyring(keys), .environment)
         }
+        if let given = try loadGiven(environment: environment) { return given }
         let path = keyFilePath(forRegistry: registryPath)
         if let keys = try readKeyFile(path) {
             return (SealingKeyring(keys), .file(path))
@@ -37,6 +39,22 @@ public enum SealingKeyLoader {
         // Another process may have won the race to create it: read back whatever is there now.
         guard let stored = try readKeyFile(path) else { throw .badKey("could not read back key file \(path)") }
         return (SealingKeyring(stored), .file(path))
+    }
+
+    /// The team's key as given, never generated: `OCP_SESSIONS_KEY`, else the file
+    /// `OCP_SESSIONS_KEY_FILE` names (it must exist, readable by its owner only, or its group in a
+    /// team directory, as `<registry>.key`); nil when neither is set. A registry shared by several
+    /// hosts (PostgreSQL) takes its key only from here: a key made up by one host would differ from
+    /// the others'.
+    public static func loadGiven(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(RegistryError) -> (SealingKeyring, SealingKeySource)? {
+        if let encoded = environment["OCP_SESSIONS_KEY"], !encoded.isEmpty {
+            return (SealingKeyring(try parseKeys(encoded, origin: "OCP_SESSIONS_KEY")), .environment)
+        }
+        guard let path = environment["OCP_SESSIONS_KEY_FILE"], !path.isEmpty else { return nil }
+        guard let keys = try readKeyFile(path) else { throw .badKey("key file \(path) does not exist (--key-file / OCP_SESSIONS_KEY_FILE)") }
+        return (SealingKeyring(keys), .file(path))
     }
 
     /// The key `rekey` switches to, given explicitly: the first key in `file` (refused, like the key

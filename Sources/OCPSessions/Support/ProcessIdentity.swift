@@ -8,11 +8,30 @@ public enum ProcessIdentity {
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown-boot"
     }()
 
-    public static let hostName: String = {
+    /// The environment variable that replaces the host name in holder identities.
+    public static let hostIDVariable = "OCP_SESSIONS_HOST_ID"
+
+    /// The host recorded for this process's holders: `OCP_SESSIONS_HOST_ID` when set (containers
+    /// that share a host name, or tests whose processes act as separate hosts on one machine),
+    /// else the host name. Holders on another host are never judged by this host's `/proc`.
+    public static let hostName: String = hostID(environment: ProcessInfo.processInfo.environment)
+
+    /// `OCP_SESSIONS_HOST_ID` trimmed, when it holds something; else the host name.
+    static func hostID(environment: [String: String]) -> String {
+        if let id = environment[hostIDVariable]?.trimmingCharacters(in: .whitespacesAndNewlines), !id.isEmpty {
+            return id
+        }
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }()
+    }
+
+    /// Whether a holder runs under this kernel (same host id and boot), so `/proc` can judge it.
+    /// A holder of another host id is never judged here, whatever boot id it reports: processes
+    /// acting as separate hosts on one machine share the boot id, machines sharing a host name don't.
+    public static func isLocal(_ holder: HolderIdentity) -> Bool {
+        holder.host == hostName && holder.bootID == bootID
+    }
 
     /// Field 22 of `/proc/<pid>/stat` (start time in clock ticks since boot), or nil if no such process.
     ///

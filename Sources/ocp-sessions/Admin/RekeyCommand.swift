@@ -11,6 +11,9 @@ struct RekeyCommand: AsyncParsableCommand {
             OCP_SESSIONS_NEW_KEY); the file holds the old and the new key until the switch has committed, \
             then the new one only. Running processes pick the new key up at their next transaction.
 
+            On a PostgreSQL registry the key is shared by every host: the new key must always be given, no key \
+            file is written, and every host must then be given the new key.
+
             With OCP_SESSIONS_KEY the new key must be given (--new-key-file or OCP_SESSIONS_NEW_KEY, never \
             on the command line); afterwards every process must use it: processes still on the old key exit \
             78 ("sealed with another key"). OCP_SESSIONS_KEY may list both keys ("OLD,NEW") to switch \
@@ -28,17 +31,26 @@ struct RekeyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CommandRunner.run {
-            let settings = try ResolvedSettings(account)
-            let busyTimeout = try BusyTimeoutSetting.resolve()
+            let environment = ProcessInfo.processInfo.environment
+            let settings = try ResolvedSettings(account, environment: environment)
+            let busyTimeout = try BusyTimeoutSetting.resolve(environment)
+            let opened = try RegistryOpener.open(
+                settings, existingRegistry: false, busyTimeout: busyTimeout, environment: environment)
             let result: RekeyResult
             do {
-                let registry = try SQLiteRegistry(path: settings.registry, busyTimeout: busyTimeout)
+                guard let registry = opened.store as? any RekeyableRegistry else {
+                    throw CLIError.configuration("the \(opened.backend) registry cannot be rekeyed")
+                }
                 result = try registry.rekey(newKey: try SealingKeyLoader.newKey(file: newKeyFile))
+            } catch let error as CLIError {
+                throw error
             } catch {
                 throw OCPSessionsError.wrap(error)
             }
             let change: String
             switch result.keySource {
+            case _ where opened.backend != "sqlite":
+                change = "give every host of this registry the new key (OCP_SESSIONS_KEY or --key-file); hosts still on the old key fail with exit 78 until they do"
             case .environment:
                 change = "set OCP_SESSIONS_KEY to the new key for every process of this registry; processes still on the old key fail with exit 78 until they do"
             case .file(let path):

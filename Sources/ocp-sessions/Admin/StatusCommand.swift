@@ -7,7 +7,8 @@ struct StatusCommand: AsyncParsableCommand {
         commandName: "status",
         abstract: "Show each account's limits, sessions by state, waiting callers and recent activity.",
         discussion: """
-            Also shows the registry's path, schema version and where the sealing key comes from, and
+            Also shows the backend (sqlite or postgresql) and the registry's path or URL (never a
+            password), its schema version and where the sealing key comes from, and
             the sessions of each account at the IAM that this registry does not know (a browser,
             another tool): they count toward the IAM's limit too. Those are listed through the
             account API with the access token of a session the registry holds (no login, no
@@ -37,12 +38,15 @@ struct StatusCommand: AsyncParsableCommand {
                 status = try context.pool.status(account: context.settings.accountKey)
             }
             let now = Date().timeIntervalSince1970
-            print(json ? Self.json(status, foreign: foreign) : Self.text(status, foreign: foreign, now: now))
+            let backend = context.opened.backend
+            print(json ? Self.json(status, backend: backend, foreign: foreign)
+                       : Self.text(status, backend: backend, foreign: foreign, now: now))
         } }
     }
 
-    static func json(_ status: RegistryStatus, foreign: [AccountKey: ForeignSessionListing] = [:]) -> String {
+    static func json(_ status: RegistryStatus, backend: String, foreign: [AccountKey: ForeignSessionListing] = [:]) -> String {
         JSONOutput.object([
+            ("backend", .string(backend)),
             ("registry", .string(status.location)), ("schema_version", .integer(status.schemaVersion)),
             ("key_source", .string(status.keySource.description)),
             ("accounts", .array(status.accounts.map { account in
@@ -63,9 +67,12 @@ struct StatusCommand: AsyncParsableCommand {
         ])
     }
 
-    static func text(_ status: RegistryStatus, foreign: [AccountKey: ForeignSessionListing] = [:], now: Double) -> String {
+    static func text(
+        _ status: RegistryStatus, backend: String, foreign: [AccountKey: ForeignSessionListing] = [:], now: Double
+    ) -> String {
         var lines = [
-            "registry: \(status.location) (schema \(status.schemaVersion)); sealing key from \(status.keySource)",
+            "backend: \(backend) (\(status.location))",
+            "registry schema \(status.schemaVersion); sealing key from \(status.keySource)",
         ]
         if status.accounts.isEmpty { lines.append("no accounts yet") }
         for account in status.accounts {

@@ -63,6 +63,7 @@ struct TokenArguments: Equatable {
         case "--client-id": account.clientID = value
         case "--username": account.username = value
         case "--registry": account.registry = value
+        case "--key-file": account.keyFile = value
         case "--profile": account.profile = value
         case "--ca-file": account.caFile = value
         case "--scope": account.scope = value

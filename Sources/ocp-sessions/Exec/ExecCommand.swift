@@ -50,7 +50,7 @@ struct ExecCommand: AsyncParsableCommand {
             let file = tokenFile.map(TokenFile.init)
             do {
                 try file?.write(lease.accessToken)
-                status = try await runCommand(lease: lease, registry: context.settings.registry, tokenFile: file)
+                status = try await runCommand(lease: lease, settings: context.settings, tokenFile: file)
             } catch {
                 file?.remove()
                 await lease.release()
@@ -63,12 +63,18 @@ struct ExecCommand: AsyncParsableCommand {
     }
 
     /// Starts the command, keeps the lease while it runs, and returns its exit status.
-    private func runCommand(lease: Lease, registry: String, tokenFile: TokenFile?) async throws -> Int32 {
+    private func runCommand(lease: Lease, settings: ResolvedSettings, tokenFile: TokenFile?) async throws -> Int32 {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OCP_PASSWORD") }
         environment["OCP_ACCESS_TOKEN"] = lease.accessToken
         environment["OCP_SESSION_ID"] = lease.sessionID
         environment["OCP_LEASE_ID"] = lease.id
-        environment["OCP_SESSIONS_REGISTRY"] = URL(fileURLWithPath: registry).standardizedFileURL.path
+        // A URL as it is; a path made absolute. The key file too, so `token --lease` finds the key.
+        environment["OCP_SESSIONS_REGISTRY"] = RegistryBackends.isPostgresURL(settings.registry)
+            ? settings.registry : URL(fileURLWithPath: settings.registry).standardizedFileURL.path
+        if let keyFile = settings.keyFile {
+            environment["OCP_SESSIONS_KEY_FILE"] = URL(fileURLWithPath: keyFile).standardizedFileURL.path
+            if settings.keyFileFromFlag { environment["OCP_SESSIONS_KEY"] = nil }
+        }
         let child: ChildProcess
         do {
             child = try ChildProcess.spawn(commandLine, environment: environment)

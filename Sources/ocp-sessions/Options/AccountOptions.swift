@@ -17,8 +17,10 @@ struct AccountOptions: ParsableArguments {
     var maxSessions: Int?
     @Option(help: "Slots left free for people and other tools (env OCP_RESERVE; default 0).")
     var reserve: Int?
-    @Option(help: "Registry file (env OCP_SESSIONS_REGISTRY; default $XDG_STATE_HOME/ocp-sessions/registry.sqlite).")
+    @Option(help: "Registry file, or a postgres://USER@HOST[:PORT]/DATABASE URL (env OCP_SESSIONS_REGISTRY; default $XDG_STATE_HOME/ocp-sessions/registry.sqlite).")
     var registry: String?
+    @Option(name: .customLong("key-file"), help: "File holding the team's sealing key, mode 0600 (env OCP_SESSIONS_KEY_FILE; needed for a PostgreSQL registry unless OCP_SESSIONS_KEY is set).")
+    var keyFile: String?
     @Option(help: "Profile in the config file (env OCP_PROFILE).")
     var profile: String?
     @Option(name: .customLong("ca-file"), help: "PEM bundle of CAs to trust (env OCP_CA_FILE).")
@@ -53,6 +55,10 @@ struct ResolvedSettings {
     var maxSessions: Int
     var reserve: Int
     var registry: String
+    /// `--key-file` or `OCP_SESSIONS_KEY_FILE` (or the profile's `key-file`); `keyFileFromFlag`:
+    /// given as a flag, so it wins over `OCP_SESSIONS_KEY`.
+    var keyFile: String?
+    var keyFileFromFlag = false
     var caFile: String?
     var scope: String?
     var clientSecretFile: String?
@@ -95,6 +101,8 @@ struct ResolvedSettings {
         reserve = try integer(options.reserve, "OCP_RESERVE", "reserve", default: 0, range: 0...999)
         registry = Self.expandingHome(pick(options.registry, "OCP_SESSIONS_REGISTRY", "registry"), environment)
             ?? Self.defaultRegistry(environment)
+        keyFile = Self.expandingHome(pick(options.keyFile, "OCP_SESSIONS_KEY_FILE", "key-file"), environment)
+        keyFileFromFlag = options.keyFile != nil
         caFile = pick(options.caFile, "OCP_CA_FILE", "ca-file")
         scope = pick(options.scope, "OCP_SCOPE", "scope")
         clientSecretFile = pick(options.clientSecretFile, "OCP_CLIENT_SECRET_FILE", "client-secret-file")

@@ -11,6 +11,7 @@ protocol AccountSelection {
     var maxSessions: Int? { get }
     var reserve: Int? { get }
     var registry: String? { get }
+    var keyFile: String? { get }
     var profile: String? { get }
     var caFile: String? { get }
     var scope: String? { get }
@@ -31,6 +32,7 @@ struct AccountArguments: AccountSelection, Equatable {
     var maxSessions: Int?
     var reserve: Int?
     var registry: String?
+    var keyFile: String?
     var profile: String?
     var caFile: String?
     var scope: String?

@@ -16,7 +16,7 @@ struct ConfigFile {
 
     /// The keys a profile may hold: the long flag names without `--`.
     static let knownKeys: [String] = [
-        "host", "realm", "client-id", "username", "max-sessions", "reserve", "registry", "ca-file", "scope",
+        "host", "realm", "client-id", "username", "max-sessions", "reserve", "registry", "key-file", "ca-file", "scope",
         "client-secret-file", "password-file", "password-command",
     ]
 

@@ -7,9 +7,12 @@ struct WorkerFleet {
     let simulator: KeycloakSimulator
     let registryPath: String
     let key = Data(repeating: 42, count: 32).base64EncodedString()
+    /// `OCP_SESSIONS_HOST_ID` of the workers: set, they act as another host (no pid check across).
+    var hostID: String? = nil
 
     var environment: [String: String] {
         var env = ProcessInfo.processInfo.environment
+        env["OCP_SESSIONS_HOST_ID"] = hostID
         env["OCP_HOST"] = simulator.baseURL
         env["OCP_USERNAME"] = "alice"
         env["OCP_PASSWORD"] = "alice-pass"

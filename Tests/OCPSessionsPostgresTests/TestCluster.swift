@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+import PostgresNIO
+@testable import OCPSessions
+@testable import OCPSessionsPostgres
+
+/// The server these tests use: `OCP_SESSIONS_TEST_POSTGRES=postgres://USER@127.0.0.1:PORT/postgres`
+/// (a throw-away cluster; docs/postgres-design.md "CI"). Each test works in a database of its own.
+enum TestCluster {
+    static let url = ProcessInfo.processInfo.environment["OCP_SESSIONS_TEST_POSTGRES"].flatMap { $0.isEmpty ? nil : $0 }
+    static var available: Bool { url != nil }
+
+    /// The trait of every suite that needs the cluster: without it the suite is disabled with this
+    /// reason shown (never reported as passed); under CI, `PostgresClusterConfigurationTests` fails.
+    static let required = ConditionTrait.enabled(
+        if: available, "PostgreSQL tests need a cluster: set OCP_SESSIONS_TEST_POSTGRES=postgres://USER@HOST:PORT/DB")
+
+    /// Whether CI runs without a cluster, which must fail rather than skip the PostgreSQL tests.
+    static var missingUnderCI: Bool {
+        ProcessInfo.processInfo.environment["CI"].map { !$0.isEmpty } == true && !available
+    }
+
+    /// A new empty database on the test cluster, dropped by `drop`.
+    static func makeDatabase() throws -> PostgresRegistrySettings {
+        let admin = try PostgresRegistrySettings(url: try #require(url))
+        let name = "ocp_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try PostgresConnectionBridge(settings: admin).execute(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+        var settings = admin
+        settings.database = name
+        return settings
+    }
+
+    /// `pg_ctl restart` of the test cluster (`OCP_SESSIONS_TEST_PGDATA`, `OCP_SESSIONS_TEST_PGBIN`),
+    /// as the `postgres` user when running as root (the server refuses root).
+    static var canRestart: Bool {
+        let environment = ProcessInfo.processInfo.environment
+        return available && environment["OCP_SESSIONS_TEST_PGDATA"] != nil && environment["OCP_SESSIONS_TEST_PGBIN"] != nil
+    }
+
+    static func restart() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let data = try #require(environment["OCP_SESSIONS_TEST_PGDATA"])
+        let pgCtl = try #require(environment["OCP_SESSIONS_TEST_PGBIN"]) + "/pg_ctl"
+        let arguments = [pgCtl, "-D", data, "-l", data + "/restart.log", "-m", "fast", "-w", "-t", "60", "restart"]
+        let command = getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + arguments : arguments
+        // posix_spawn and waitpid: Foundation's Process left runuser a zombie here and never
+        // returned from waitUntilExit.
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        let argv = command.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, command[0], &actions, nil, argv, environ)
+        #expect(spawned == 0, "could not start pg_ctl")
+        guard spawned == 0 else { return }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1, errno == EINTR {}
+        #expect(status == 0, "pg_ctl restart failed (wait status \(status))")
+    }
+
+    static func drop(_ settings: PostgresRegistrySettings) {
+        guard let url, let admin = try? PostgresRegistrySettings(url: url) else { return }
+        _ = try? PostgresConnectionBridge(settings: admin)
+            .execute(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(settings.database) WITH (FORCE)"))
+    }
+}
+
+
+/// Under CI the PostgreSQL tests must run: a missing cluster is one failure with one clear line.
+@Suite("PostgreSQL test cluster")
+struct PostgresClusterConfigurationTests {
+    @Test("CI provides a PostgreSQL cluster (OCP_SESSIONS_TEST_POSTGRES)")
+    func configuredUnderCI() {
+        #expect(!TestCluster.missingUnderCI,
+                "CI is set but OCP_SESSIONS_TEST_POSTGRES is not: the PostgreSQL tests cannot run (.ci/run starts a cluster)")
+    }
+}
