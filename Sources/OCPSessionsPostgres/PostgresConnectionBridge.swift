@@ -93,8 +93,9 @@ final class PostgresConnectionBridge: @unchecked Sendable {
         changes.withLockedValue { $0 &+= 1 }
         let weakSelf = WeakBridge(self)
         new.closeFuture.whenComplete { _ in
-            // On the event loop: never block here.
-            DispatchQueue.global().async { Self.reconnect(weakSelf, after: new) }
+            // On the event loop: never block here. A thread of its own, not Dispatch's pool, which
+            // a busy process may have filled with blocked work.
+            Thread { Self.reconnect(weakSelf, after: new) }.start()
         }
         return new
     }

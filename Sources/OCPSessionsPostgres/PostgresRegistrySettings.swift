@@ -127,10 +127,12 @@ public struct PostgresRegistrySettings: Sendable {
     }
 
     /// Settings sent in the startup message (no round trip): the name above, `lock_timeout` (the
-    /// busy timeout), and the server's keepalives so it drops a vanished client's locks in seconds.
+    /// busy timeout), `synchronous_commit` (a login reservation is durable before its login), and
+    /// the server's keepalives so it drops a vanished client's locks in seconds.
     var startupParameters: [(String, String)] {
         [("application_name", Self.applicationName),
          ("lock_timeout", "\(Int(busyTimeout * 1000))"),
+         ("synchronous_commit", "on"),
          ("tcp_keepalives_idle", "1"), ("tcp_keepalives_interval", "1"), ("tcp_keepalives_count", "1"),
          ("tcp_user_timeout", "2000")]
     }

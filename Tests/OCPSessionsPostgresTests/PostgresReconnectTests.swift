@@ -96,7 +96,7 @@ extension PostgresRegistryTests {
     }
 
     @Test("a server that stops answering fails the statement after the busy timeout plus a grace, never hangs")
-    func silentServer() throws {
+    func silentServer() async throws {
         let settings = try TestCluster.makeDatabase()
         defer { TestCluster.drop(settings) }
         var quick = settings
@@ -110,10 +110,10 @@ extension PostgresRegistryTests {
         // Resumed, the backend finds its client gone and exits.
         defer { kill(server, SIGCONT) }
         let started = Date()
-        #expect(throws: RegistryError.self) {
-            try registry.write { tx in _ = try tx.snapshot(accountID: accountID) }
-        }
+        // Seconds of waiting, off the cooperative pool.
+        let outcome = await TestCluster.offPool { Result { try registry.write { tx in _ = try tx.snapshot(accountID: accountID) } } }
         let waited = Date().timeIntervalSince(started)
+        #expect(throws: RegistryError.self) { try outcome.get() }
         // The deadline is busy timeout + grace (6 s); the bound is generous for a loaded machine.
         #expect(waited >= 1 && waited < 1 + PostgresConnectionBridge.statementGrace + 10, "waited \(waited) s")
         kill(server, SIGCONT)
@@ -124,7 +124,7 @@ extension PostgresRegistryTests {
 
     @Test("a server restart under four registries writing in a loop: all recover, none hangs, every write accounted",
           .enabled(if: TestCluster.canRestart, "set OCP_SESSIONS_TEST_PGDATA and OCP_SESSIONS_TEST_PGBIN"))
-    func restartUnderLoad() throws {
+    func restartUnderLoad() async throws {
         let settings = try TestCluster.makeDatabase()
         defer { TestCluster.drop(settings) }
         let registries = try (0..<4).map { _ in try open(settings) }
@@ -136,13 +136,17 @@ extension PostgresRegistryTests {
         let group = DispatchGroup()
         for (index, registry) in registries.enumerated() {
             let tally = tallies[index]
-            DispatchQueue.global().async(group: group) {
+            group.enter()
+            // Threads of their own: they block, and Dispatch's pool may be full of other tests' work.
+            Thread {
+                defer { group.leave() }
                 // Until 3 s after the restart, then done.
                 var finishedAt: Date?
                 var round = 0
                 while finishedAt.map({ Date() < $0 }) ?? true {
                     if finishedAt == nil, let at = restarted.value { finishedAt = at.addingTimeInterval(3) }
                     round += 1
+                    tally.record { $0.rounds = round }
                     let id = "g-\(index)-\(round)"
                     let afterRestart = restarted.value != nil
                     do {
@@ -161,13 +165,14 @@ extension PostgresRegistryTests {
                     }
                     usleep(2_000)
                 }
-            }
+                tally.record { $0.done = true }
+            }.start()
         }
-        usleep(300_000)
-        try TestCluster.restart()
+        try await Task.sleep(nanoseconds: 300_000_000)
+        try await TestCluster.restart()
         restarted.set(Date())
-        let finished = group.wait(timeout: .now() + 60)
-        #expect(finished == .success, "a registry hung after the restart")
+        let finished = await TestCluster.offPool { group.wait(timeout: .now() + 60) }
+        #expect(finished == .success, "a registry hung after the restart: \(tallies.map { ($0.value.rounds, $0.value.done, $0.value.busy) })")
         guard finished == .success else { return }
         let results = tallies.map(\.value)
         for (index, result) in results.enumerated() {
@@ -194,6 +199,8 @@ final class WriterTally: @unchecked Sendable {
     struct Value: Sendable {
         var committed: [String] = []
         var committedAfterRestart = 0
+        var rounds = 0
+        var done = false
         var busy = 0
         var other: [String] = []
     }

@@ -203,7 +203,7 @@ struct PostgresRegistryTests {
 
     @Test("after a server restart the next transaction reconnects; the holder keeps its key, its rows alive",
           .enabled(if: TestCluster.canRestart, "set OCP_SESSIONS_TEST_PGDATA and OCP_SESSIONS_TEST_PGBIN"))
-    func serverRestart() throws {
+    func serverRestart() async throws {
         let settings = try TestCluster.makeDatabase()
         defer { TestCluster.drop(settings) }
         let holderHost = try open(settings)
@@ -215,7 +215,7 @@ struct PostgresRegistryTests {
         }
         let keyBefore = holderHost.holderLock
         let counterBefore = try #require(holderHost.changeCounter())
-        try TestCluster.restart()
+        try await TestCluster.restart()
         // Idle connections are gone; the next transaction opens a new one before BEGIN.
         let logins = try holderHost.read { try $0.snapshot(accountID: accountID) }?.logins.map(\.id)
         #expect(logins == ["g-r"])

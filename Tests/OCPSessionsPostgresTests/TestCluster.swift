@@ -20,6 +20,15 @@ enum TestCluster {
         ProcessInfo.processInfo.environment["CI"].map { !$0.isEmpty } == true && !available
     }
 
+    /// Runs blocking work (seconds of it) on a thread of its own and awaits its result, so a test
+    /// does not hold a thread of the small cooperative pool meanwhile: other suites' process exits
+    /// are noticed on that pool. No expectations inside: they belong to the test's task.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: body()) }.start()
+        }
+    }
+
     /// A new empty database on the test cluster, dropped by `drop`.
     static func makeDatabase() throws -> PostgresRegistrySettings {
         let admin = try PostgresRegistrySettings(url: try #require(url))
@@ -37,7 +46,13 @@ enum TestCluster {
         return available && environment["OCP_SESSIONS_TEST_PGDATA"] != nil && environment["OCP_SESSIONS_TEST_PGBIN"] != nil
     }
 
-    static func restart() throws {
+    static func restart() async throws {
+        let status = try await offPool { Result { try spawnRestart() } }.get()
+        #expect(status == 0, "pg_ctl restart failed (wait status \(status))")
+    }
+
+    /// Runs `pg_ctl restart` and returns its wait status.
+    private static func spawnRestart() throws -> Int32 {
         let environment = ProcessInfo.processInfo.environment
         let data = try #require(environment["OCP_SESSIONS_TEST_PGDATA"])
         let pgCtl = try #require(environment["OCP_SESSIONS_TEST_PGBIN"]) + "/pg_ctl"
@@ -52,12 +67,10 @@ enum TestCluster {
         let argv = command.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, command[0], &actions, nil, argv, environ)
-        #expect(spawned == 0, "could not start pg_ctl")
-        guard spawned == 0 else { return }
+        guard posix_spawn(&pid, command[0], &actions, nil, argv, environ) == 0 else { return -1 }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1, errno == EINTR {}
-        #expect(status == 0, "pg_ctl restart failed (wait status \(status))")
+        return status
     }
 
     static func drop(_ settings: PostgresRegistrySettings) {

@@ -28,7 +28,10 @@ struct SeparateHostTests {
             #expect(holders.map(\.host) == ["test-host-a"])
             #expect(holders.first?.pid == Int(holder.processIdentifier))
             kill(holder.processIdentifier, SIGKILL)
-            holder.waitUntilExit()
+            // Polled, not waitUntilExit: the exit is noticed on Dispatch's pool, which a blocked
+            // wait on a pool thread can starve.
+            for _ in 0..<1_000 where holder.isRunning { try await Task.sleep(nanoseconds: 10_000_000) }
+            #expect(!holder.isRunning)
             // Host B cannot see that pid: the lease stands until its hold time, so B waits in vain.
             let fromB = try await hostB.run(count: 1, cycles: 1, extra: ["--max-sessions", "1", "--wait", "1"])
             #expect(fromB.first?.callsOK == 0, "host B reclaimed a lease it cannot check")
