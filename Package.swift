@@ -82,6 +82,8 @@ let package = Package(
             name: "ocp-bench",
             dependencies: [
                 "OCPSessions",
+                // Phase 7: the registry on PostgreSQL beside SQLite.
+                "OCPSessionsPostgres",
                 "KeycloakSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

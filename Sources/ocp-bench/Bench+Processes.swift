@@ -17,8 +17,18 @@ extension Bench {
     }
 
     private func measureProcesses(_ count: Int, user: BenchUser, maxSessions: Int, label: String) async {
+        report.processes.append(await processRow(count, user: user, maxSessions: maxSessions, label: label))
+    }
+
+    /// `count` worker processes on the registry at `location` (a path or a PostgreSQL URL; `extra`
+    /// adds what that needs, such as the team key) for the configured duration.
+    func processRow(
+        _ count: Int, user: BenchUser, maxSessions: Int, label: String,
+        location: String? = nil, extra: [String: String] = [:]
+    ) async -> BenchReport.ProcessRow {
+        let registryPath = location ?? self.registryPath
         let executable = Spawn.ownExecutable
-        var env = baseEnvironment()
+        var env = baseEnvironment().merging(extra) { $1 }
         env["OCP_BENCH_PASSWORD"] = user.password
         progress("processes: \(count)\(label) x \(settings.processDuration) s")
         let duration = settings.processDuration
@@ -48,9 +58,9 @@ extension Bench {
         }
         let cycles = finished.reduce(0) { $0 + $1.cycles }
         let samples = finished.flatMap { $0.waitMicros.map { Double($0) / 1e6 } }
-        report.processes.append(BenchReport.ProcessRow(
+        return BenchReport.ProcessRow(
             processes: count, maxSessions: maxSessions, cyclesPerSecond: Double(cycles) / duration,
             wait: Latency(samples: samples, wall: duration), busyRetries: finished.reduce(0) { $0 + $1.busyRetries },
-            failures: finished.reduce(0) { $0 + $1.failures } + (count - finished.count)))
+            failures: finished.reduce(0) { $0 + $1.failures } + (count - finished.count))
     }
 }

@@ -24,15 +24,25 @@ extension Bench {
                                        environment: cliEnvironment(user, registry: registry), timeout: 60)
                 if !result.succeeded { failed.append("\(registry): exit \(result.status) \(result.stdout.prefix(200))") }
             }
+            for (location, extra, user) in backendRegistries {
+                let env = cliEnvironment(user, registry: location).merging(extra) { $1 }
+                let result = Spawn.run(settings.ocpSessions, ["revoke", "--all", "--force"], environment: env, timeout: 60)
+                if !result.succeeded { failed.append("\(location): exit \(result.status) \(result.stdout.prefix(200))") }
+            }
             if !failed.isEmpty { notice("revoke --all failed: \(failed.joined(separator: "; "))") }
             cleanups[.ours] = "ocp-sessions revoke --all --force"
             cleanups[.ageing] = "ocp-sessions revoke --all --force"
             cleanups[.roomy] = "ocp-sessions revoke --all --force"
+            for user in [BenchUser.sqliteBackend, .sqliteWakeUp, .postgresBackend, .postgresWakeUp] {
+                cleanups[user] = "ocp-sessions revoke --all --force"
+            }
         }
         let after = Dictionary(uniqueKeysWithValues: BenchUser.allCases.map { ($0.rawValue, sessionsAlive($0)) })
         let who: [BenchUser: String] = [
             .ours: "ocp-sessions", .ageing: "ocp-sessions (ageing registries)", .loginPerCall: "password login per call",
             .oidcAgent: "oidc-agent", .roomy: "ocp-sessions (limit 16 diagnostic)",
+            .sqliteBackend: "ocp-sessions (backend rows, SQLite)", .sqliteWakeUp: "ocp-sessions (wake-up rows, SQLite)",
+            .postgresBackend: "ocp-sessions (backend rows, PostgreSQL)", .postgresWakeUp: "ocp-sessions (wake-up rows, PostgreSQL)",
         ]
         for user in BenchUser.allCases {
             // oidc-agent's cleanup (stopping it) happened when its phase ended: count from before that.

@@ -14,8 +14,11 @@ struct BenchSettings: Sendable {
     var processDuration: Double
     var ageingLevels: [Int]
     var ageingCycles: Int
+    /// A PostgreSQL server for phase 7 (a scratch database is made in it), or nil.
+    var postgres: String?
 
-    init(loginCost: Double, cycles: Int?, runs: Int?, quick: Bool, ocpSessions: String?) {
+    init(loginCost: Double, cycles: Int?, runs: Int?, quick: Bool, ocpSessions: String?, postgres: String? = nil) {
+        self.postgres = postgres
         self.loginCost = loginCost
         self.quick = quick
         self.cycles = cycles ?? (quick ? 500 : 10_000)
@@ -41,6 +44,13 @@ enum BenchUser: String, CaseIterable {
     case ageing = "dave"
     /// ocp-sessions with a limit above the process count (phase 2's diagnostic row).
     case roomy = "erin"
+    /// Phase 7 on SQLite: the warm path and processes, and the waiter wake-up (a limit-1 account).
+    /// Each backend has its own users: the other backend's sessions would be foreign to it.
+    case sqliteBackend = "frank"
+    case sqliteWakeUp = "grace"
+    /// Phase 7 on PostgreSQL.
+    case postgresBackend = "heidi"
+    case postgresWakeUp = "ivan"
 
     var password: String { rawValue + "-pass" }
 }
@@ -54,6 +64,10 @@ final class Bench {
     var report: BenchReport
     /// oidc-agent's sessions at the IAM just before the agent was stopped.
     var oidcSessionsBeforeStop: Int?
+    /// Phase 7's registries and what the CLI needs to open them (their sessions are revoked at the end).
+    var backendRegistries: [(location: String, environment: [String: String], user: BenchUser)] = []
+    /// Run after the final revoke (the scratch PostgreSQL database).
+    var pendingCleanup: [() -> Void] = []
 
     init(settings: BenchSettings, directory: String, simulator: KeycloakSimulator, report: BenchReport) {
         self.settings = settings
@@ -87,6 +101,7 @@ final class Bench {
 
     /// Stops the simulator and removes the directory.
     func stop() async {
+        for cleanup in pendingCleanup { cleanup() }
         await simulator.shutdown()
         try? FileManager.default.removeItem(atPath: directory)
     }

@@ -35,6 +35,10 @@ struct RunCommand: AsyncParsableCommand {
     var quick = false
     @Option(name: .customLong("ocp-sessions"), help: "The ocp-sessions binary (default: beside this one).")
     var ocpSessions: String?
+    @Option(help: ArgumentHelp(
+        "A PostgreSQL server for the backend rows: postgres://USER@HOST:PORT/DB (password in PGPASSWORD or ~/.pgpass).",
+        discussion: "A scratch database is created there and dropped at the end; without it those rows read \"not measured\"."))
+    var postgres: String?
 
     func validate() throws {
         guard loginCost.isFinite, (0...10).contains(loginCost) else { throw ValidationError("--login-cost must be within 0...10 s") }
@@ -43,7 +47,9 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let settings = BenchSettings(loginCost: loginCost, cycles: cycles, runs: runs, quick: quick, ocpSessions: ocpSessions)
+        let settings = BenchSettings(
+            loginCost: loginCost, cycles: cycles, runs: runs, quick: quick, ocpSessions: ocpSessions,
+            postgres: postgres ?? ProcessInfo.processInfo.environment["OCP_BENCH_POSTGRES"])
         let bench = try await Bench.start(settings)
         do {
             try await bench.runAll()
@@ -81,5 +87,6 @@ extension Bench {
         await measureCurlLogin()
         await measureOIDCAgent()
         try await measureAgeing()
+        await measureBackends()
     }
 }

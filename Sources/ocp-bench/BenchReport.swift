@@ -10,12 +10,13 @@ struct BenchReport: Codable, Sendable {
     var iamLoad: [IAMLoad] = []
     var sessionsAlive: [SessionsAlive] = []
     var ageing: [AgeingRow] = []
+    var backends: [BackendRow] = []
     var targets: [Target] = []
     var notices: [String] = []
 
     enum CodingKeys: String, CodingKey {
         case settings, warmPath = "warm_path", processes, cli, baselines, floors, ratios, iamLoad = "iam_load"
-        case sessionsAlive = "sessions_alive", ageing, targets, notices
+        case sessionsAlive = "sessions_alive", ageing, backends, targets, notices
     }
 
     struct Settings: Codable, Sendable {
@@ -105,6 +106,19 @@ struct BenchReport: Codable, Sendable {
         enum CodingKeys: String, CodingKey {
             case historySessions = "history_sessions", eventsBefore = "events_before", eventsAfter = "events_after", latency
         }
+    }
+
+    /// Phase 7: one registry backend (issue 7).
+    struct BackendRow: Codable, Sendable {
+        var backend: String
+        /// Warm acquire + release in one process.
+        var warm: Latency
+        /// 8 worker processes on 5 sessions.
+        var processes: ProcessRow?
+        /// From a release to the waiting caller (another connection) holding the session.
+        var wakeUp: Latency
+
+        enum CodingKeys: String, CodingKey { case backend, warm, processes, wakeUp = "wake_up" }
     }
 
     /// One of issue 6's targets. `met` is nil when it could not be measured in this run.
