@@ -73,12 +73,8 @@ extension Bench {
             }
             return warm
         }
-        var processes: BenchReport.ProcessRow?
-        await countingIAM("ocp-sessions warm path, 8 processes, \(name)") {
-            let row = await processRow(8, user: users.0, maxSessions: 5, label: ", \(name)", location: location, extra: extra)
-            processes = row
-            return Int(row.cyclesPerSecond * settings.processDuration)
-        }
+        // processRow counts the IAM's requests itself.
+        let processes = await processRow(8, user: users.0, maxSessions: 5, label: ", \(name)", location: location, extra: extra)
         let wake = try await measureWakeUp(location, extra: extra, user: users.1, rounds: settings.quick ? 5 : 30)
         return BenchReport.BackendRow(
             backend: name, warm: warm ?? Latency(samples: [], wall: 0), processes: processes, wakeUp: wake)

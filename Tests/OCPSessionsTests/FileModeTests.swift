@@ -15,10 +15,11 @@ struct FileModeTests {
 
     static func files(_ registry: String) -> [String: Int?] {
         [registry: SecurityCheck.mode(registry), registry + "-wal": SecurityCheck.mode(registry + "-wal"),
-         registry + "-shm": SecurityCheck.mode(registry + "-shm"), registry + ".key": SecurityCheck.mode(registry + ".key")]
+         registry + "-shm": SecurityCheck.mode(registry + "-shm"), registry + "-gate": SecurityCheck.mode(registry + "-gate"),
+         registry + ".key": SecurityCheck.mode(registry + ".key")]
     }
 
-    @Test("in a team directory (setgid, group rwx) the registry, -wal and -shm are 0660 and the key file 0640; elsewhere 0600")
+    @Test("in a team directory (setgid, group rwx) the registry, -wal, -shm and -gate are 0660 and the key file 0640; elsewhere 0600")
     func teamDirectoryGetsGroupModes() async throws {
         try await withCLI("file-modes") { _, cli in
             let team = cli.directory + "/team"
@@ -33,6 +34,7 @@ struct FileModeTests {
             #expect(modes[registry] == 0o660)
             #expect(modes[registry + "-wal"] == 0o660)
             #expect(modes[registry + "-shm"] == 0o660)
+            #expect(modes[registry + "-gate"] == 0o660)
             #expect(modes[registry + ".key"] == 0o640)
             // A rekey replaces the key file with the same group mode.
             #expect(try await Self.runUnderStrictUmask(cli, ["rekey", "--registry", registry]).status == 0)
@@ -49,12 +51,12 @@ struct FileModeTests {
         }
     }
 
-    @Test("a registry, -wal, -shm or key file with any bit for others is refused with exit 78")
+    @Test("a registry, -wal, -shm, -gate or key file with any bit for others is refused with exit 78")
     func othersBitsRefused() async throws {
         try await withCLI("file-modes-others") { _, cli in
             let registry = cli.directory + "/registry.sqlite"
             #expect(try await cli.run(["token"]).status == 0)
-            for suffix in ["", "-wal", "-shm", ".key"] {
+            for suffix in ["", "-wal", "-shm", "-gate", ".key"] {
                 for loose: mode_t in [0o604, 0o602] {
                     let path = registry + suffix
                     let before = mode_t(SecurityCheck.mode(path) ?? 0o600)

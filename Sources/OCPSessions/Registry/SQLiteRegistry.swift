@@ -14,6 +14,9 @@ public final class SQLiteRegistry: RegistryStore, @unchecked Sendable {
     // One connection per registry object; calls are short and serialised by this lock.
     let database: Database
     let lock = NSLock()
+    /// Queues this host's writers in turn (nil: the gate file could not be made; SQLite's busy
+    /// handler alone then orders them).
+    private let writeGate: WriteGate?
     // The keys, switched inside transactions (under `lock`) and read by their bodies: a lock of
     // its own, since `lock` is held while a body runs.
     private let keyLock = NSLock()
@@ -40,9 +43,10 @@ public final class SQLiteRegistry: RegistryStore, @unchecked Sendable {
         try FileSecurity.prepareRegistryFile(path)
         try RegistryFileHeader.check(path)
         (database, schemaVersion) = try Self.openDatabase(path: path, busyTimeout: busyTimeout)
-        for suffix in ["-wal", "-shm"] {
+        for suffix in ["-wal", "-shm", "-gate"] {
             try FileSecurity.checkPrivate(path: path + suffix, what: "registry file")
         }
+        writeGate = WriteGate(registryPath: path, timeout: min(busyTimeout, 1))
         (keyring, keySource) = try SealingKeyLoader.load(registryPath: path, environment: environment)
     }
 
@@ -118,9 +122,11 @@ public final class SQLiteRegistry: RegistryStore, @unchecked Sendable {
         try lock.withLock {
             let db = database
             do {
-                return try db.immediateTransaction {
-                    try syncSealingKey(db, writing: true)
-                    return try body(SQLiteTransaction(db: db))
+                return try WriteGate.serialize(writeGate) {
+                    try db.immediateTransaction {
+                        try syncSealingKey(db, writing: true)
+                        return try body(SQLiteTransaction(db: db))
+                    }
                 }
             } catch let error as SQLiteError {
                 throw RegistryError.from(error, path: path)
