@@ -167,6 +167,19 @@ final class PostgresConnectionBridge: @unchecked Sendable {
         }
     }
 
+    /// `BEGIN`, `body`, `COMMIT` on the open connection; any error rolls back and is rethrown.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try query("BEGIN")
+        do {
+            let value = try body()
+            try query("COMMIT")
+            return value
+        } catch {
+            _ = try? query("ROLLBACK")
+            throw error
+        }
+    }
+
     /// Runs one statement on the open connection and collects its rows. Never opens one: a
     /// connection lost mid-transaction fails the transaction (`.busy`) rather than going on elsewhere.
     @discardableResult

@@ -15,8 +15,7 @@ extension PostgresRegistry: RekeyableRegistry {
         do {
             return try lock.withLock { () throws -> RekeyResult in
                 try bridge.ensureOpen()
-                try bridge.query("BEGIN")
-                do {
+                return try bridge.transaction {
                     let transaction = PostgresTransaction(bridge: bridge, writing: true, liveness: liveness)
                     try transaction.run("SELECT id FROM accounts ORDER BY id FOR NO KEY UPDATE")
                     // After the locks: no other host's write can change the recorded key meanwhile.
@@ -48,12 +47,8 @@ extension PostgresRegistry: RekeyableRegistry {
                     try transaction.appendEvent(EventRecord(
                         at: Date().timeIntervalSince1970, accountID: nil, kind: .rekey, pid: Int(getpid()),
                         detail: "sealing key \(old.currentID) replaced by \(newID); \(result.resealed) session(s) re-sealed, \(result.unreadable.count) unreadable left as they were"))
-                    try bridge.query("COMMIT")
                     keyLock.withLock { keyring = SealingKeyring([replacement]) }
                     return result
-                } catch {
-                    _ = try? bridge.query("ROLLBACK")
-                    throw error
                 }
             }
         } catch let error as RegistryError {

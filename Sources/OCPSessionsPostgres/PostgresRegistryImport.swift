@@ -29,15 +29,7 @@ public enum PostgresRegistryImport {
             return try bridge.lock.withLock {
                 try bridge.ensureOpen()
                 _ = try PostgresRegistry.migrate(bridge)
-                try bridge.query("BEGIN")
-                do {
-                    let counts = try copyRows(export, bridge: bridge)
-                    try bridge.query("COMMIT")
-                    return counts
-                } catch {
-                    _ = try? bridge.query("ROLLBACK")
-                    throw error
-                }
+                return try bridge.transaction { try copyRows(export, bridge: bridge) }
             }
         } catch let error as RegistryError {
             throw error
