@@ -27,12 +27,8 @@ extension PostgresRegistryTests {
         var strict = settings
         strict.restartGrace = 0
         let observer = try open(strict)
-        let remote = HolderIdentity(pid: 1, startTime: 1, bootID: "other-boot", host: "other-host", label: "remote")
-        let accountID = try holderHost.write { tx -> Int64 in
-            let id = try tx.upsertAccount(account, limit: 5, reserve: 0, now: 1).id
-            try tx.insertLogin(LoginRecord(id: "g-r", holder: remote, startedAt: 1, deadline: 2), accountID: id)
-            return id
-        }
+        let remote = remoteHolder
+        let accountID = try holderHost.seedRemoteLogin(account)
         let key = holderHost.holderLock
         let counter = try #require(holderHost.changeCounter())
         let oldBackend = try backend(of: holderHost)

@@ -147,13 +147,8 @@ struct PostgresRegistryTests {
         strict.restartGrace = 0
         let holderHost = try open(strict)
         let observer = try open(strict)
-        // Another host: no /proc check can see it, only its lock.
-        let remote = HolderIdentity(pid: 1, startTime: 1, bootID: "other-boot", host: "other-host", label: "remote")
-        let accountID = try holderHost.write { tx -> Int64 in
-            let id = try tx.upsertAccount(account, limit: 5, reserve: 0, now: 1).id
-            try tx.insertLogin(LoginRecord(id: "g-r", holder: remote, startedAt: 1, deadline: 2), accountID: id)
-            return id
-        }
+        let remote = remoteHolder
+        let accountID = try holderHost.seedRemoteLogin(account)
         _ = try observer.read { try $0.snapshot(accountID: accountID) }
         #expect(observer.liveness.isAlive(remote))
         // Its own rows, seen through its own connection (whose lock never stops its own try).
@@ -207,12 +202,8 @@ struct PostgresRegistryTests {
         let settings = try TestCluster.makeDatabase()
         defer { TestCluster.drop(settings) }
         let holderHost = try open(settings)
-        let remote = HolderIdentity(pid: 1, startTime: 1, bootID: "other-boot", host: "other-host", label: "remote")
-        let accountID = try holderHost.write { tx -> Int64 in
-            let id = try tx.upsertAccount(account, limit: 5, reserve: 0, now: 1).id
-            try tx.insertLogin(LoginRecord(id: "g-r", holder: remote, startedAt: 1, deadline: 2), accountID: id)
-            return id
-        }
+        let remote = remoteHolder
+        let accountID = try holderHost.seedRemoteLogin(account)
         let keyBefore = holderHost.holderLock
         let counterBefore = try #require(holderHost.changeCounter())
         try await TestCluster.restart()

@@ -90,3 +90,18 @@ struct PostgresClusterConfigurationTests {
                 "CI is set but OCP_SESSIONS_TEST_POSTGRES is not: the PostgreSQL tests cannot run (.ci/run starts a cluster)")
     }
 }
+
+/// A holder on another host: no `/proc` check here can see it, only its connection's lock.
+let remoteHolder = HolderIdentity(pid: 1, startTime: 1, bootID: "other-boot", host: "other-host", label: "remote")
+
+extension PostgresRegistry {
+    /// Creates `account` with one login in flight held by `remoteHolder` (on this registry's
+    /// connection, so under its lock key) and returns the account's id.
+    func seedRemoteLogin(_ account: AccountKey) throws -> Int64 {
+        try write { tx -> Int64 in
+            let id = try tx.upsertAccount(account, limit: 5, reserve: 0, now: 1).id
+            try tx.insertLogin(LoginRecord(id: "g-r", holder: remoteHolder, startedAt: 1, deadline: 2), accountID: id)
+            return id
+        }
+    }
+}
