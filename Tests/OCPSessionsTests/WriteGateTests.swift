@@ -1,3 +1,4 @@
+import CSystemShims
 import Foundation
 @testable import OCPSessions
 import Synchronization
@@ -65,6 +66,49 @@ struct WriteGateTests {
         // holder let go (bounds generous for a loaded 2-core machine).
         #expect(waited >= 0.25)
         #expect(waited < 5)
+    }
+
+    @Test("a holder that died holding the gate hands it on: the next writer holds it, and it still excludes")
+    func deadHolderHandsItOn() throws {
+        let (directory, path) = registryFile()
+        defer { TestPaths.remove(directory) }
+        let dying = try #require(WriteGate(registryPath: path, timeout: 5))
+        // A thread that takes the gate and ends without giving it back, as a killed process would
+        // (the mutex is robust: the kernel marks its owner dead).
+        var thread = pthread_t()
+        #expect(pthread_create(&thread, nil, { argument in
+            _ = ocp_write_gate_lock(OpaquePointer(argument), 5)
+            return nil
+        }, UnsafeMutableRawPointer(dying.gate)) == 0)
+        #expect(pthread_join(thread, nil) == 0)
+
+        // Taken at once (no wait for the dead owner) and really held, then again after that holder
+        // gave it back (a gate left unrecoverable would stop excluding from then on).
+        for _ in 0..<2 { try expectTakenAndExcluding(path) }
+    }
+
+    /// One writer takes the gate within 2.5 s while another, with a 0.3 s timeout, waits for it.
+    func expectTakenAndExcluding(_ path: String) throws {
+        let holder = try #require(WriteGate(registryPath: path, timeout: 5))
+        let waiter = try #require(WriteGate(registryPath: path, timeout: 0.3))
+        let held = DispatchSemaphore(value: 0)
+        let done = DispatchSemaphore(value: 0)
+        let finished = DispatchSemaphore(value: 0)
+        let started = Date()
+        Thread.detachNewThread {
+            WriteGate.serialize(holder) {
+                held.signal()
+                _ = done.wait(timeout: .now() + 10)
+            }
+            finished.signal()
+        }
+        held.wait()
+        #expect(Date().timeIntervalSince(started) < 2.5)
+        let waitStarted = Date()
+        WriteGate.serialize(waiter) {}
+        #expect(Date().timeIntervalSince(waitStarted) >= 0.25)
+        done.signal()
+        finished.wait()
     }
 
     @Test("no gate where the registry file cannot be read: writers go on without one")

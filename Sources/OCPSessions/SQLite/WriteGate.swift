@@ -12,7 +12,8 @@ import Glibc
 /// `timeout`, goes on without it, and a holder that died holding it just hands it on.
 // Immutable after init, and the mutex it points to is made to be shared across threads and processes.
 final class WriteGate: @unchecked Sendable {
-    private let gate: OpaquePointer
+    /// The mapped mutex (`ocp_write_gate`).
+    let gate: OpaquePointer
     /// The longest a writer queues here before it goes on to SQLite's own busy handling (a
     /// stopped process holding the gate must not stall the others past their busy timeout).
     let timeout: Double
