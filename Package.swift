@@ -103,14 +103,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What both test targets need to restart the test cluster (posix_spawn of pg_ctl).
+        .target(name: "PostgresTestControl", path: "Tests/PostgresTestControl"),
         .testTarget(
             name: "OCPSessionsPostgresTests",
-            dependencies: ["OCPSessionsPostgres", "OCPSessions"]
+            dependencies: ["OCPSessionsPostgres", "OCPSessions", "PostgresTestControl"]
         ),
         .testTarget(
             name: "OCPSessionsTests",
             // ocp-sessions for `token`'s fast parser against ArgumentParser (TokenFastParserTests).
-            dependencies: ["OCPSessions", "OCPSessionsPostgres", "KeycloakSimulator", "ocp-sessions"],
+            dependencies: ["OCPSessions", "OCPSessionsPostgres", "KeycloakSimulator", "ocp-sessions", "PostgresTestControl"],
             resources: [.copy("Fixtures")]
         ),
     ],

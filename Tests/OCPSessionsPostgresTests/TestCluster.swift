@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import PostgresNIO
+import PostgresTestControl
 @testable import OCPSessions
 @testable import OCPSessionsPostgres
 
@@ -39,38 +40,12 @@ enum TestCluster {
         return settings
     }
 
-    /// `pg_ctl restart` of the test cluster (`OCP_SESSIONS_TEST_PGDATA`, `OCP_SESSIONS_TEST_PGBIN`),
-    /// as the `postgres` user when running as root (the server refuses root).
-    static var canRestart: Bool {
-        let environment = ProcessInfo.processInfo.environment
-        return available && environment["OCP_SESSIONS_TEST_PGDATA"] != nil && environment["OCP_SESSIONS_TEST_PGBIN"] != nil
-    }
+    /// `pg_ctl restart` of the test cluster (`OCP_SESSIONS_TEST_PGDATA`, `OCP_SESSIONS_TEST_PGBIN`).
+    static var canRestart: Bool { available && PostgresClusterRestart.isConfigured }
 
     static func restart() async throws {
-        let status = try await offPool { Result { try spawnRestart() } }.get()
+        let status = await offPool { PostgresClusterRestart.run() }
         #expect(status == 0, "pg_ctl restart failed (wait status \(status))")
-    }
-
-    /// Runs `pg_ctl restart` and returns its wait status.
-    private static func spawnRestart() throws -> Int32 {
-        let environment = ProcessInfo.processInfo.environment
-        let data = try #require(environment["OCP_SESSIONS_TEST_PGDATA"])
-        let pgCtl = try #require(environment["OCP_SESSIONS_TEST_PGBIN"]) + "/pg_ctl"
-        let arguments = [pgCtl, "-D", data, "-l", data + "/restart.log", "-m", "fast", "-w", "-t", "60", "restart"]
-        let command = getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + arguments : arguments
-        // posix_spawn and waitpid: Foundation's Process left runuser a zombie here and never
-        // returned from waitUntilExit.
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        let argv = command.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, command[0], &actions, nil, argv, environ) == 0 else { return -1 }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1, errno == EINTR {}
-        return status
     }
 
     static func drop(_ settings: PostgresRegistrySettings) {

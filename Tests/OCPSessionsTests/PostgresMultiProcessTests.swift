@@ -136,7 +136,7 @@ struct PostgresMultiProcessTests {
                     }
                 }
                 try await Task.sleep(nanoseconds: 2_500_000_000)
-                #expect(try PostgresTestCluster.restart() == 0, "pg_ctl restart failed")
+                #expect(PostgresTestCluster.restart() == 0, "pg_ctl restart failed")
                 let results = started.map(WorkerFleet.finish)
                 let stats = simulator.statistics()
                 for result in results {

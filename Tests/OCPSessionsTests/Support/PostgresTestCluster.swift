@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import PostgresTestControl
 @testable import OCPSessionsPostgres
 
 /// The PostgreSQL cluster the CLI and multi-process tests use: `OCP_SESSIONS_TEST_POSTGRES`
@@ -9,9 +10,7 @@ enum PostgresTestCluster {
     static let url = environment["OCP_SESSIONS_TEST_POSTGRES"].flatMap { $0.isEmpty ? nil : $0 }
     static var available: Bool { url != nil }
     /// The restart test also needs the data directory and binaries.
-    static var canRestart: Bool {
-        available && environment["OCP_SESSIONS_TEST_PGDATA"] != nil && environment["OCP_SESSIONS_TEST_PGBIN"] != nil
-    }
+    static var canRestart: Bool { available && PostgresClusterRestart.isConfigured }
 
     /// A new empty database (owned by `owner` when given); returns its URL.
     static func makeDatabase(owner: String? = nil) throws -> String {
@@ -65,23 +64,6 @@ enum PostgresTestCluster {
         if up < grace + 0.5 { try await Task.sleep(nanoseconds: UInt64((grace + 0.5 - up) * 1e9)) }
     }
 
-    /// `pg_ctl restart -m fast`, as the `postgres` user when running as root (the server refuses
-    /// root), through posix_spawn and waitpid: Foundation's Process leaves runuser a zombie.
-    static func restart() throws -> Int32 {
-        let data = environment["OCP_SESSIONS_TEST_PGDATA"] ?? ""
-        let pgCtl = (environment["OCP_SESSIONS_TEST_PGBIN"] ?? "") + "/pg_ctl"
-        let arguments = [pgCtl, "-D", data, "-l", data + "/restart.log", "-m", "fast", "-w", "-t", "60", "restart"]
-        let command = getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + arguments : arguments
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        let argv = command.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, command[0], &actions, nil, argv, environ) == 0 else { return -1 }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1, errno == EINTR {}
-        return status
-    }
+    /// `pg_ctl restart -m fast` of the cluster; its wait status.
+    static func restart() -> Int32 { PostgresClusterRestart.run() }
 }
